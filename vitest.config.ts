@@ -8,7 +8,7 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
-    globalSetup: ["./test/support/global-nats.ts"],
+    globalSetup: ["./test/support/global-nats.ts", "./test/support/global-echo.ts"],
     projects: [
       {
         extends: true,
@@ -31,6 +31,10 @@ export default defineConfig({
                 JIBE_NATS_WS_URL: inject("natsWsUrl") as string,
                 JIBE_TRUST_JWKS: inject("testTrustJwks") as string,
                 JIBE_TEST_SIGNING_JWK: inject("testSigningJwk") as string,
+                // Echo upstreams from test/support/global-echo.ts (workerd cannot start a server itself).
+                JIBE_TEST_ECHO_PORT_A: String(inject("echoPortA")),
+                JIBE_TEST_ECHO_PORT_B: String(inject("echoPortB")),
+                JIBE_TEST_CLOSED_PORT: String(inject("closedPort")),
               },
             },
           })),

@@ -42,7 +42,9 @@ export function eventSubject(type: MeshEventType, ref: ResourceRef): string {
 }
 
 /** A subscription subject, narrowed by whatever filters are given (wildcards for the rest). */
-export function subscriptionSubject(filter: { type?: MeshEventType; kind?: string; namespace?: string } = {}): string {
+export function subscriptionSubject(
+  filter: { type?: MeshEventType; kind?: string; namespace?: string } = {},
+): string {
   if (!filter.type && !filter.kind && !filter.namespace) return `${SUBJECT_PREFIX}.>`;
   const type = filter.type ?? "resource.*";
   const kind = filter.kind ? encodeToken(filter.kind) : "*";
