@@ -1,0 +1,36 @@
+import type { Diagnostic } from "./snapshot.ts";
+
+/**
+ * Every diagnostic code the compiler emits (validation codes JIBE10xx come from control/model).
+ * Errors mean the affected part fails closed; warnings mean Jibe accepted something it does not
+ * enforce yet, or resolved a conflict the way Istio does.
+ */
+export const COMPILE_DIAGNOSTIC_CODES = {
+  JIBE2001: "route names a subset no DestinationRule defines: that destination answers 503 (fails closed)",
+  JIBE2002: "route destination host is not a known Service: that destination answers 503",
+  JIBE2003: "route destination port is not a port of the Service: that destination answers 503",
+  JIBE2004:
+    "another VirtualService already owns this host for sidecars (Istio: oldest wins); this one is ignored for it",
+  JIBE2005: "resource is invalid and ignored by this proxy (fails closed)",
+  JIBE2006: "kind is not used by the routing compiler; resource ignored",
+  JIBE2007: "subset defined by several DestinationRules for the same host; the oldest wins",
+  JIBE2008: "field is accepted but not enforced by Jibe yet",
+  JIBE2009: "redirect is not supported yet: the rule answers 503 (fails closed)",
+  JIBE2010: "domain claimed by several virtual hosts; the first (by name) wins",
+  JIBE2011: "WorkloadEntry without an address is not an endpoint",
+  JIBE2012: "the same resource was given twice; the first is used",
+} as const;
+
+/** A code from {@link COMPILE_DIAGNOSTIC_CODES}. */
+export type CompileDiagnosticCode = keyof typeof COMPILE_DIAGNOSTIC_CODES;
+
+/** Builds a compile diagnostic. */
+export function compileDiagnostic(
+  severity: Diagnostic["severity"],
+  code: CompileDiagnosticCode,
+  resource: string,
+  path: string,
+  message: string,
+): Diagnostic {
+  return { severity, code, resource, path, message };
+}

@@ -1,0 +1,25 @@
+export { clusterName, DEFAULT_LOAD_BALANCER } from "./clusters.ts";
+export { compile } from "./compile.ts";
+export { COMPILE_DIAGNOSTIC_CODES, type CompileDiagnosticCode } from "./compile-diagnostics.ts";
+export { canonicalJson, contentHash, fnv1a64 } from "./hash.ts";
+export { resolveHost, serviceDomains, serviceFqdn } from "./host-names.ts";
+export {
+  type CompileInput,
+  type CompilerHooks,
+  createIncrementalCompiler,
+  type IncrementalCompiler,
+  type IncrementalResult,
+} from "./incremental.ts";
+export type {
+  Cluster,
+  Diagnostic,
+  Endpoint,
+  ProxyIdentity,
+  Route,
+  RouteAction,
+  RouteMatch,
+  Snapshot,
+  StringMatch,
+  VirtualHost,
+  WeightedCluster,
+} from "./snapshot.ts";

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { resolveKind } from "./kinds.ts";
+
+describe("resolveKind", () => {
+  it.each([
+    ["vs", "VirtualService"],
+    ["virtualservice", "VirtualService"],
+    ["VirtualServices", "VirtualService"],
+    ["virtualservices.networking.istio.io", "VirtualService"],
+    ["dr", "DestinationRule"],
+    ["destinationrules", "DestinationRule"],
+    ["we", "WorkloadEntry"],
+    ["svc", "Service"],
+    ["services", "Service"],
+    ["Service", "Service"],
+  ])("resolves %s to %s", (input, kind) => {
+    expect(resolveKind(input)).toBe(kind);
+  });
+
+  it("does not resolve kinds that are not supported", () => {
+    expect(resolveKind("gateway")).toBeUndefined();
+    expect(resolveKind("se")).toBeUndefined();
+  });
+});

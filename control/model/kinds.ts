@@ -1,0 +1,92 @@
+/**
+ * The resource kinds Jibe understands, their accepted apiVersions and the short names users type
+ * (`jibe get vs`). Kept free of schemas so the CLI can import it cheaply.
+ */
+
+/** Kinds Jibe validates, stores and compiles. */
+export const SUPPORTED_KINDS = ["VirtualService", "DestinationRule", "WorkloadEntry", "Service"] as const;
+
+/** One of {@link SUPPORTED_KINDS}. */
+export type SupportedKind = (typeof SUPPORTED_KINDS)[number];
+
+const ISTIO_NETWORKING_VERSIONS = [
+  "networking.istio.io/v1",
+  "networking.istio.io/v1beta1",
+  "networking.istio.io/v1alpha3",
+] as const;
+
+/** apiVersions accepted per supported kind; the first is the preferred one. */
+export const KIND_API_VERSIONS: Readonly<Record<SupportedKind, readonly string[]>> = {
+  VirtualService: ISTIO_NETWORKING_VERSIONS,
+  DestinationRule: ISTIO_NETWORKING_VERSIONS,
+  WorkloadEntry: ISTIO_NETWORKING_VERSIONS,
+  Service: ["v1"],
+};
+
+const ALIASES: Readonly<Record<string, SupportedKind>> = {
+  virtualservice: "VirtualService",
+  virtualservices: "VirtualService",
+  vs: "VirtualService",
+  destinationrule: "DestinationRule",
+  destinationrules: "DestinationRule",
+  dr: "DestinationRule",
+  workloadentry: "WorkloadEntry",
+  workloadentries: "WorkloadEntry",
+  we: "WorkloadEntry",
+  service: "Service",
+  services: "Service",
+  svc: "Service",
+};
+
+/**
+ * Kinds users bring from Istio, Gateway API and Kubernetes that Jibe does not handle yet,
+ * mapped to their API group, so the error can say "not supported yet" instead of "unknown".
+ */
+export const KNOWN_UNSUPPORTED_KINDS: Readonly<Record<string, string>> = {
+  Gateway: "networking.istio.io or gateway.networking.k8s.io",
+  ServiceEntry: "networking.istio.io",
+  Sidecar: "networking.istio.io",
+  WorkloadGroup: "networking.istio.io",
+  EnvoyFilter: "networking.istio.io",
+  ProxyConfig: "networking.istio.io",
+  AuthorizationPolicy: "security.istio.io",
+  PeerAuthentication: "security.istio.io",
+  RequestAuthentication: "security.istio.io",
+  Telemetry: "telemetry.istio.io",
+  WasmPlugin: "extensions.istio.io",
+  HTTPRoute: "gateway.networking.k8s.io",
+  GRPCRoute: "gateway.networking.k8s.io",
+  TCPRoute: "gateway.networking.k8s.io",
+  TLSRoute: "gateway.networking.k8s.io",
+  GatewayClass: "gateway.networking.k8s.io",
+  ReferenceGrant: "gateway.networking.k8s.io",
+  Ingress: "networking.k8s.io",
+  Endpoints: "v1",
+  EndpointSlice: "discovery.k8s.io",
+};
+
+/**
+ * Resolves what a user typed to a supported kind: exact kind names, lower-case names, plurals and
+ * short names (`vs`, `dr`, `we`, `svc`), optionally with the API group (`virtualservices.networking.istio.io`).
+ *
+ * @example
+ * ```ts
+ * resolveKind("vs"); // "VirtualService"
+ * resolveKind("services"); // "Service"
+ * resolveKind("gateway"); // undefined (not supported yet)
+ * ```
+ */
+export function resolveKind(input: string): SupportedKind | undefined {
+  const trimmed = input.trim();
+  if ((SUPPORTED_KINDS as readonly string[]).includes(trimmed)) return trimmed as SupportedKind;
+  const lower = trimmed.toLowerCase();
+  const withoutGroup = lower.endsWith(".networking.istio.io")
+    ? lower.slice(0, -".networking.istio.io".length)
+    : lower;
+  return ALIASES[withoutGroup];
+}
+
+/** True for one of {@link SUPPORTED_KINDS}, spelled exactly. */
+export function isSupportedKind(kind: string): kind is SupportedKind {
+  return (SUPPORTED_KINDS as readonly string[]).includes(kind);
+}

@@ -1,0 +1,86 @@
+import type { RouteMatch, StringMatch } from "../../control/compile/snapshot.ts";
+import { compileStringMatch, type ValueMatcher } from "./string-match.ts";
+
+/** The request as matching sees it: prepared once per request by `decideRoute`. */
+export interface MatchInput {
+  /** Path without the query string. */
+  path: string;
+  method: string;
+  authority: string;
+  scheme: string;
+  headers: Readonly<Record<string, string | undefined>>;
+  /** Destination port: explicit, else from the authority, else the scheme's default. */
+  port: number;
+  /** Query parameters (first value of each name), parsed on first use. */
+  query(): ReadonlyMap<string, string>;
+  sourceLabels: Readonly<Record<string, string>> | undefined;
+  sourceNamespace: string | undefined;
+}
+
+/** A compiled match block: true when every condition holds. */
+export type CompiledMatch = (input: MatchInput) => boolean;
+
+type Presence = StringMatch | { present: true };
+
+/**
+ * Compiles one RouteMatch (AND of its conditions) into a predicate; regexes compile here, once
+ * per route table, never per request.
+ *
+ * @example
+ * ```ts
+ * const m = compileRouteMatch({ uri: { prefix: "/reviews" }, headers: { "end-user": { exact: "jason" } } });
+ * ```
+ */
+export function compileRouteMatch(match: RouteMatch): CompiledMatch {
+  const checks: CompiledMatch[] = [];
+  if (match.uri) {
+    const uri = compileStringMatch(match.uri, match.ignoreUriCase === true);
+    checks.push((r) => uri(r.path));
+  }
+  if (match.method) {
+    const method = compileStringMatch(match.method);
+    checks.push((r) => method(r.method));
+  }
+  if (match.authority) {
+    const authority = compileStringMatch(match.authority);
+    checks.push((r) => authority(r.authority));
+  }
+  if (match.scheme) {
+    const scheme = compileStringMatch(match.scheme);
+    checks.push((r) => scheme(r.scheme));
+  }
+  for (const [name, m] of Object.entries(match.headers ?? {})) {
+    const test = presenceMatcher(m);
+    const key = name.toLowerCase();
+    checks.push((r) => test(r.headers[key]));
+  }
+  for (const [name, m] of Object.entries(match.withoutHeaders ?? {})) {
+    const test = presenceMatcher(m);
+    const key = name.toLowerCase();
+    checks.push((r) => !test(r.headers[key]));
+  }
+  for (const [name, m] of Object.entries(match.queryParams ?? {})) {
+    const test = presenceMatcher(m);
+    checks.push((r) => test(r.query().get(name)));
+  }
+  if (match.port !== undefined) {
+    const port = match.port;
+    checks.push((r) => r.port === port);
+  }
+  if (match.sourceLabels) {
+    const wanted = Object.entries(match.sourceLabels);
+    checks.push((r) => r.sourceLabels !== undefined && wanted.every(([k, v]) => r.sourceLabels?.[k] === v));
+  }
+  if (match.sourceNamespace !== undefined) {
+    const namespace = match.sourceNamespace;
+    checks.push((r) => r.sourceNamespace === namespace);
+  }
+  if (checks.length === 0) return () => true;
+  return (r) => checks.every((check) => check(r));
+}
+
+function presenceMatcher(m: Presence): (value: string | undefined) => boolean {
+  if ("present" in m) return (value) => value !== undefined;
+  const test: ValueMatcher = compileStringMatch(m);
+  return (value) => value !== undefined && test(value);
+}

@@ -1,0 +1,31 @@
+import type { StringMatch } from "../../control/compile/snapshot.ts";
+import { compileRe2 } from "../../control/model/re2-regex.ts";
+
+/** A compiled matcher over one string value. */
+export type ValueMatcher = (value: string) => boolean;
+
+/**
+ * Compiles an Istio StringMatch once: exact, prefix, or a regex that must match the whole value
+ * (Envoy's `safe_regex` semantics). `ignoreCase` applies to exact and prefix only, as Envoy's
+ * `case_sensitive: false` does. A regex that does not compile never matches (fails closed).
+ *
+ * @example
+ * ```ts
+ * const m = compileStringMatch({ prefix: "/api" });
+ * m("/api/v1"); // true
+ * ```
+ */
+export function compileStringMatch(match: StringMatch, ignoreCase = false): ValueMatcher {
+  if ("exact" in match) {
+    const expected = ignoreCase ? match.exact.toLowerCase() : match.exact;
+    return ignoreCase ? (v) => v.toLowerCase() === expected : (v) => v === expected;
+  }
+  if ("prefix" in match) {
+    const prefix = ignoreCase ? match.prefix.toLowerCase() : match.prefix;
+    return ignoreCase ? (v) => v.toLowerCase().startsWith(prefix) : (v) => v.startsWith(prefix);
+  }
+  const compiled = compileRe2(match.regex);
+  if (!compiled.ok) return () => false;
+  const regexp = compiled.regexp;
+  return (v) => regexp.test(v);
+}
