@@ -1,0 +1,60 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** What the admin listener shows. */
+export interface AdminSource {
+  stats(): object;
+  snapshot(): object;
+}
+
+/** A running admin listener. */
+export interface AdminListener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The sidecar's own status endpoint, on a separate port so it never shadows app paths:
+ * `GET /ready`, `GET /stats` (sync, compile and request counters), `GET /config_dump` (snapshot).
+ *
+ * @example
+ * ```ts
+ * const admin = await startAdminListener(sidecar, "127.0.0.1", 15020);
+ * // curl 127.0.0.1:15020/stats
+ * ```
+ */
+export async function startAdminListener(
+  source: AdminSource,
+  host: string,
+  port: number,
+): Promise<AdminListener> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    const body =
+      path === "/ready"
+        ? { ready: true }
+        : path === "/stats"
+          ? source.stats()
+          : path === "/config_dump"
+            ? source.snapshot()
+            : undefined;
+    const status = req.method !== "GET" ? 405 : body === undefined ? 404 : 200;
+    const text =
+      status === 200
+        ? JSON.stringify(body, null, 2)
+        : JSON.stringify({ error: "try /ready, /stats or /config_dump" });
+    res.writeHead(status, { "content-type": "application/json" }).end(`${text}\n`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

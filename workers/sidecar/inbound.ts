@@ -1,0 +1,48 @@
+import type { Logger } from "../../broker/logger.ts";
+import { abortOnDownstreamClose } from "./downstream-close.ts";
+import { targetLocalApp } from "./endpoint-selection.ts";
+import { addForwardedHeaders } from "./forwarded-headers.ts";
+import { stripHopByHopHeaders } from "./hop-by-hop.ts";
+import { catchInternalErrors } from "./internal-error.ts";
+import { type ListenerStats, recordStats } from "./listener-stats.ts";
+import { compose, type Handler } from "./proxy-context.ts";
+import { assignRequestId } from "./request-id.ts";
+import { resolveTarget } from "./request-target.ts";
+import { forwardUpstream } from "./upstream-forward.ts";
+import type { UpstreamPool } from "./upstream-pool.ts";
+
+/** What the inbound pipeline needs. */
+export interface InboundDeps {
+  /** Port of the local app on 127.0.0.1. */
+  appPort: number;
+  pool: UpstreamPool;
+  stats: ListenerStats;
+  randomUUID: () => string;
+  log: Logger;
+}
+
+/**
+ * The inbound pipeline (mesh → local app), laid out like the outbound one; instead of routing, every
+ * request goes to the app on 127.0.0.1:`appPort` over a pooled keep-alive connection.
+ *
+ * @example
+ * ```ts
+ * const handler = createInboundPipeline({ appPort: 9080, pool, stats, randomUUID, log });
+ * await startListener({ direction: "inbound", host, port, handler, log });
+ * ```
+ */
+export function createInboundPipeline(deps: InboundDeps): Handler {
+  return compose(
+    [
+      recordStats(deps.stats), // counts by response flag
+      catchInternalErrors(deps.log), // a bug → 500, not a crash
+      abortOnDownstreamClose(), // client gone → cancel (DC)
+      resolveTarget(), // Host / absolute URI (400 DPE)
+      stripHopByHopHeaders(),
+      assignRequestId(deps.randomUUID), // x-request-id
+      addForwardedHeaders(), // x-forwarded-*
+      targetLocalApp({ address: "127.0.0.1", port: deps.appPort }),
+    ],
+    forwardUpstream(deps.pool), // 503 UF / UC, streaming
+  );
+}

@@ -1,0 +1,193 @@
+import { randomUUID } from "node:crypto";
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Verifier } from "../../broker/envelope.ts";
+import type { Logger } from "../../broker/logger.ts";
+import type { PolicySyncStats } from "../../broker/policy-sync.ts";
+import type { ProxyIdentity, Snapshot } from "../../control/compile/snapshot.ts";
+import { createLoadBalancerState } from "../engine/index.ts";
+import { startAdminListener } from "./admin.ts";
+import { createInboundPipeline } from "./inbound.ts";
+import { type Listener, startListener } from "./listener.ts";
+import { createListenerStats, type ListenerStats } from "./listener-stats.ts";
+import { createOutboundPipeline } from "./outbound.ts";
+import { type CompileStats, type RouteGeneration, startRoutePolicy } from "./route-policy.ts";
+import { createUpstreamPool, type UpstreamPoolOptions } from "./upstream-pool.ts";
+
+/** Options of {@link startSidecar}. */
+export interface SidecarOptions {
+  nc: NatsConnection;
+  /** Verifies signed policy (the control plane's trusted JWKS). */
+  verifier: Verifier;
+  proxy: ProxyIdentity;
+  /** Port of the local app on 127.0.0.1 (inbound traffic goes there). */
+  appPort: number;
+  /** Mesh → app listener; 0 or absent picks a free port. */
+  inboundPort?: number;
+  /** App → mesh listener; 0 or absent picks a free port. */
+  outboundPort?: number;
+  /** Address the listeners bind; default 127.0.0.1. */
+  host?: string;
+  /** Also serve `/ready`, `/stats`, `/config_dump` on this port (0 = free port). Off by default. */
+  adminPort?: number;
+  /** How long `stop()` waits for in-flight requests; default 10 s. */
+  drainTimeoutMs?: number;
+  /** Per-endpoint connection pool limits. */
+  pool?: UpstreamPoolOptions;
+  log?: Logger;
+  /** Randomness for weighted routes and load balancing; default Math.random. */
+  random?: () => number;
+}
+
+/** Everything the sidecar counts, as shown by `stats()` and `/stats`. */
+export interface SidecarStats {
+  proxy: string;
+  /** Config-store revision of the snapshot in use. */
+  revision: number;
+  /** Content hash of the snapshot in use. */
+  version: string;
+  sync: PolicySyncStats;
+  compile: Omit<CompileStats, "diagnostics"> & { diagnostics: number };
+  inbound: ListenerStats;
+  outbound: ListenerStats;
+  /** Endpoints with an open keep-alive pool. */
+  upstreamPools: number;
+}
+
+/** A running sidecar. */
+export interface Sidecar {
+  inboundPort: number;
+  outboundPort: number;
+  /** Present when `adminPort` was given. */
+  adminPort?: number;
+  /** The compiled policy currently routing new requests. */
+  snapshot(): Snapshot;
+  stats(): SidecarStats;
+  /** Stops listening, drains in-flight requests, stops policy sync. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a per-pod proxy: follows signed policy on NATS, and serves an outbound listener (app →
+ * mesh, routed by the engine) and an inbound listener (mesh → local app). Resolves once the initial
+ * policy is loaded and both listeners accept connections.
+ *
+ * @example
+ * ```ts
+ * const sidecar = await startSidecar({
+ *   nc, verifier, appPort: 9080, outboundPort: 15001, inboundPort: 15006,
+ *   proxy: { id: "sidecar~reviews-v1~default", role: "sidecar", namespace: "default", labels: { app: "reviews", version: "v1" } },
+ * });
+ * // the app calls http://127.0.0.1:15001 with `Host: ratings:9080`
+ * await sidecar.stop();
+ * ```
+ */
+export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
+  const log = options.log ?? console;
+  const host = options.host ?? "127.0.0.1";
+  const random = options.random ?? Math.random;
+  const meshPool = createUpstreamPool(options.pool);
+  const appPool = createUpstreamPool(options.pool);
+  const stats = { inbound: createListenerStats(), outbound: createListenerStats() };
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch((e) => log.warn(`sidecar stop: ${String(e)}`));
+  };
+
+  try {
+    const policy = await startRoutePolicy({
+      nc: options.nc,
+      verifier: options.verifier,
+      proxy: options.proxy,
+      log,
+      onSwap: (generation) => meshPool.retain(endpointsOf(generation)),
+    });
+    cleanups.push(async () => {
+      await policy.stop();
+      meshPool.destroy();
+      appPool.destroy();
+    });
+    const drainMs = options.drainTimeoutMs ?? 10_000;
+    const listeners: Listener[] = [];
+    cleanups.push(async () => {
+      await Promise.all(listeners.map((listener) => listener.close(drainMs)));
+    });
+
+    const outbound = await startListener({
+      direction: "outbound",
+      host,
+      port: options.outboundPort ?? 0,
+      log,
+      handler: createOutboundPipeline({
+        proxy: options.proxy,
+        routes: policy,
+        lb: createLoadBalancerState(),
+        pool: meshPool,
+        stats: stats.outbound,
+        random,
+        randomUUID,
+        log,
+      }),
+    });
+    listeners.push(outbound);
+    const inbound = await startListener({
+      direction: "inbound",
+      host,
+      port: options.inboundPort ?? 0,
+      log,
+      handler: createInboundPipeline({
+        appPort: options.appPort,
+        pool: appPool,
+        stats: stats.inbound,
+        randomUUID,
+        log,
+      }),
+    });
+    listeners.push(inbound);
+
+    const sidecarStats = (): SidecarStats => {
+      const { snapshot } = policy.current();
+      return {
+        proxy: options.proxy.id,
+        revision: snapshot.revision,
+        version: snapshot.version,
+        sync: policy.sync.stats,
+        compile: { ...policy.compile, diagnostics: policy.compile.diagnostics.length },
+        inbound: stats.inbound,
+        outbound: stats.outbound,
+        upstreamPools: meshPool.size,
+      };
+    };
+    const snapshot = () => policy.current().snapshot;
+
+    let adminPort: number | undefined;
+    if (options.adminPort !== undefined) {
+      const admin = await startAdminListener({ stats: sidecarStats, snapshot }, host, options.adminPort);
+      cleanups.push(() => admin.close());
+      adminPort = admin.port;
+    }
+
+    const adminNote = adminPort === undefined ? "" : `, admin ${host}:${adminPort}`;
+    log.info(
+      `sidecar ${options.proxy.id}: outbound ${host}:${outbound.port}, inbound ${host}:${inbound.port} → app 127.0.0.1:${options.appPort}${adminNote}, revision ${snapshot().revision}`,
+    );
+    let stopping: Promise<void> | undefined;
+    return {
+      inboundPort: inbound.port,
+      outboundPort: outbound.port,
+      adminPort,
+      snapshot,
+      stats: sidecarStats,
+      stop: () => {
+        stopping ??= cleanup();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+function endpointsOf(generation: RouteGeneration) {
+  return Object.values(generation.snapshot.clusters).flatMap((cluster) => cluster.endpoints);
+}
