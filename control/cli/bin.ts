@@ -1,2 +1,6 @@
 #!/usr/bin/env node
-console.log("hello", process.argv.slice(2));
+// The `jibe` CLI entry point; everything else lives in run-cli.ts and commands/.
+import { nodeIo } from "./node-io.ts";
+import { runCli } from "./run-cli.ts";
+
+process.exitCode = await runCli(process.argv.slice(2), nodeIo());

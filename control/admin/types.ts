@@ -1,0 +1,55 @@
+import type { JWK } from "jose";
+import type { EventFilter } from "../../broker/event-subscriber.ts";
+import type { MeshEvent } from "../../broker/events.ts";
+import type { Logger } from "../../broker/logger.ts";
+import type { ControlPlane } from "../plane/types.ts";
+
+/**
+ * Types of the admin API: what the app is built from, and the wire shapes clients read
+ * (`control/cli/admin-client.ts` imports them).
+ *
+ * @example
+ * ```ts
+ * const app = createAdminApp({ plane, token, events, trustJwks });
+ * ```
+ */
+export type { EventFilter } from "../../broker/event-subscriber.ts";
+
+/** A verified bus event as the SSE stream sends it (`data:`): the signed payload's fields plus the key id. */
+export interface StreamedEvent {
+  event: MeshEvent;
+  /** Envelope id (unique per publish). */
+  id: string;
+  /** Signing time, ms since the epoch. */
+  iat: number;
+  /** Key that signed it. */
+  kid: string;
+}
+
+/** Where the event stream comes from: verified events off the bus (see `broker/event-subscriber.ts`). */
+export interface EventFeed {
+  /** Resolves once the subscription is live (events published after that are delivered). */
+  subscribe(filter: EventFilter, onEvent: (event: StreamedEvent) => void): Promise<{ stop(): void }>;
+}
+
+/** The answer of `GET /readyz`. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, string>;
+}
+
+export interface AdminAppOptions {
+  plane: ControlPlane;
+  /** The bearer token every `/api/v1` request must present. */
+  token: string;
+  events: EventFeed;
+  /** Public keys that verify what the control plane signs (`GET /api/v1/trust`). */
+  trustJwks: { keys: JWK[] };
+  /** Readiness probe; default: always ready. */
+  ready?: () => Promise<Readiness>;
+  log?: Logger;
+  /** Largest accepted request body. Default 1 MiB (a JetStream KV value is at most 1 MiB too). */
+  maxBodyBytes?: number;
+  /** Interval of SSE heartbeat comments. Default 15 s. */
+  heartbeatMs?: number;
+}

@@ -1,0 +1,41 @@
+import type { CommandSpec } from "../command.ts";
+import { FILE_OPTION, flagOption, listOption } from "../command.ts";
+import { readResourceFiles } from "../input-files.ts";
+import { formatDiagnostic } from "../output.ts";
+
+/**
+ * `jibe validate -f FILE...`: validates locally with the same model the control plane uses, so it works
+ * offline (CI, pre-commit). `--server` asks the running control plane instead.
+ */
+export const validateCommand: CommandSpec = {
+  name: "validate",
+  summary: "check resources without applying them; exit 0 when valid",
+  options: [
+    FILE_OPTION,
+    { flags: "--server", description: "validate with the running control plane instead of locally" },
+  ],
+  examples: ["jibe validate -f reviews-v3.yaml", "jibe validate --server -f reviews-v3.yaml"],
+  async run(ctx, _args, options) {
+    const files = await readResourceFiles(listOption(options, "filename"), ctx.io);
+    if (flagOption(options, "server")) {
+      const client = await ctx.client();
+      for (const file of files) {
+        if (file.diagnostics.some((d) => d.severity === "error")) continue; // unparseable: nothing to send
+        file.diagnostics = (await client.validate(file.documents)).diagnostics;
+      }
+    }
+    let errors = 0;
+    for (const file of files) {
+      for (const diagnostic of file.diagnostics) {
+        if (diagnostic.severity === "error") errors++;
+        ctx.io.stdout.write(`${formatDiagnostic(diagnostic, file.file)}\n`);
+      }
+    }
+    if (errors > 0) {
+      ctx.io.stderr.write(`${errors} error${errors === 1 ? "" : "s"}\n`);
+      return 1;
+    }
+    ctx.io.stdout.write("valid\n");
+    return 0;
+  },
+};

@@ -1,0 +1,105 @@
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { JWK } from "jose";
+import { openConfigStore } from "../../broker/config-store.ts";
+import { createVerifier } from "../../broker/envelope.ts";
+import { createEventPublisher } from "../../broker/event-publisher.ts";
+import type { Logger } from "../../broker/logger.ts";
+import { loadOrCreateSigningKey } from "../../broker/signing-key-file.ts";
+import { createAdminApp } from "../admin/app.ts";
+import { serveAdmin } from "../admin/server.ts";
+import type { Readiness } from "../admin/types.ts";
+import { createControlPlane } from "./control-plane.ts";
+import { createNatsEventFeed } from "./event-feed.ts";
+import { ensureHome, loadOrCreateAdminToken, removeAdminUrl, writeAdminUrl } from "./home.ts";
+
+export interface ControlPlaneOptions {
+  nc: NatsConnection;
+  /** `$JIBE_HOME`: signing key, trust JWKS, admin token and admin URL live here. */
+  home: string;
+  /** Where the admin API listens. Default 127.0.0.1:15000; port 0 picks a free port. */
+  admin?: { host?: string; port?: number };
+  log?: Logger;
+}
+
+export interface RunningControlPlane {
+  adminUrl: string;
+  token: string;
+  trustJwks: { keys: JWK[] };
+  /** Stops the admin API (open event streams end). The NATS connection is the caller's. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the control plane on an open NATS connection: `$JIBE_HOME` (0700), the signing key, the admin
+ * token (`admin-token`, 0600, created on first start), the config store, and the admin API, whose URL it
+ * writes to `$JIBE_HOME/admin-url` for the CLI.
+ *
+ * @example
+ * ```ts
+ * const nc = await connectNats(process.env.JIBE_NATS_URL!);
+ * const cp = await startControlPlane({ nc, home: jibeHome(process.env), log: console });
+ * console.log(cp.adminUrl); // http://127.0.0.1:15000
+ * await cp.stop();
+ * ```
+ */
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const { nc, home, log } = opts;
+  await ensureHome(home, log);
+  const { signer, trustJwks } = await loadOrCreateSigningKey(home);
+  const token = await loadOrCreateAdminToken(home);
+  const verifier = await createVerifier(trustJwks);
+  const store = await openConfigStore(nc);
+  const plane = createControlPlane({
+    store,
+    publisher: createEventPublisher(nc, signer),
+    signer,
+    verifier,
+    ...(log ? { log } : {}),
+  });
+  const app = createAdminApp({
+    plane,
+    token,
+    trustJwks,
+    events: createNatsEventFeed(nc, verifier, log),
+    ready: () => natsReadiness(nc),
+    ...(log ? { log } : {}),
+  });
+  const server = await serveAdmin(app, {
+    host: opts.admin?.host ?? "127.0.0.1",
+    port: opts.admin?.port ?? 15000,
+  });
+  await writeAdminUrl(home, server.url);
+  log?.info(`admin API listening on ${server.url} (token in ${home}/admin-token)`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    adminUrl: server.url,
+    token,
+    trustJwks,
+    stop() {
+      stopping ??= (async () => {
+        await server.close();
+        await removeAdminUrl(home, server.url);
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function natsReadiness(nc: NatsConnection): Promise<Readiness> {
+  if (nc.isClosed()) return { ready: false, checks: { nats: "connection closed" } };
+  try {
+    const rtt = await withTimeout(nc.rtt(), 2_000);
+    return { ready: true, checks: { nats: `ok (rtt ${rtt} ms)` } };
+  } catch (error) {
+    return { ready: false, checks: { nats: error instanceof Error ? error.message : String(error) } };
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
