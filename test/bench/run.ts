@@ -1,0 +1,80 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { connectNats } from "../../broker/nats-connection.ts";
+import { startNatsServer } from "../../broker/nats-launcher.ts";
+import { startControlPlane } from "../../control/plane/index.ts";
+import { type ConvergenceResult, measureConvergence } from "./convergence.ts";
+import { ms, ratio } from "./stats.ts";
+
+/**
+ * `npm run bench`: runs every benchmark with its peers in the same run and writes
+ * test/bench/RESULTS.md. Sizes: JIBE_BENCH_PROXIES (default "100,1000"), JIBE_BENCH_ROUNDS (20).
+ */
+
+const here = dirname(fileURLToPath(import.meta.url));
+const sizes = (process.env.JIBE_BENCH_PROXIES ?? "100,1000").split(",").map(Number);
+const rounds = Number(process.env.JIBE_BENCH_ROUNDS ?? 20);
+
+async function main(): Promise<void> {
+  const home = await mkdtemp(join(tmpdir(), "jibe-bench-"));
+  const nats = await startNatsServer();
+  const nc = await connectNats(nats.url);
+  const control = await startControlPlane({ nc, home, admin: { host: "127.0.0.1", port: 0 } });
+  const results: ConvergenceResult[] = [];
+  try {
+    for (const proxies of sizes) {
+      console.log(`convergence: ${proxies} proxies × ${rounds} rounds ...`);
+      const result = await measureConvergence(
+        { natsUrl: nats.url, adminUrl: control.adminUrl, token: control.token, trustJwks: control.trustJwks },
+        proxies,
+        rounds,
+      );
+      console.log(
+        `  jibe p50 ${ms(result.jibe.p50)} ms p99 ${ms(result.jibe.p99)} ms | raw p50 ${ms(result.raw.p50)} ms p99 ${ms(result.raw.p99)} ms`,
+      );
+      results.push(result);
+    }
+  } finally {
+    await control.stop();
+    await nc.close();
+    await nats.stop();
+    await rm(home, { recursive: true, force: true });
+  }
+  await writeFile(join(here, "RESULTS.md"), renderResults(results));
+  console.log(`wrote ${join(here, "RESULTS.md")}`);
+}
+
+function renderResults(results: ConvergenceResult[]): string {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const lines = [
+    "# Benchmark results",
+    "",
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, nats-server on loopback`,
+    "- Command: `npm run bench`",
+    "",
+    "## Config convergence",
+    "",
+    "Time from an admin-API apply (validate, KV put, sign, publish) until each of N in-process proxies",
+    "has applied it through the real sidecar path (verify signature, replay check, policy sync,",
+    "incremental compile, route table). Each proxy has its own NATS connection. The raw peer is one",
+    "NATS publish of a payload of the same size to the same N connections, in the same run.",
+    "`p50`/`p99` are over every proxy in every round; `last` is the time until the last proxy of a round.",
+    "",
+    "| proxies | rounds | payload | Jibe p50 | Jibe p99 | raw NATS p50 | raw NATS p99 | p99 ratio | Jibe last p99 | raw last p99 |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...results.map(
+      (r) =>
+        `| ${r.proxies} | ${r.rounds} | ${r.payloadBytes} B | ${ms(r.jibe.p50)} ms | ${ms(r.jibe.p99)} ms | ${ms(r.raw.p50)} ms | ${ms(r.raw.p99)} ms | ${ratio(r.jibe.p99, r.raw.p99)} | ${ms(r.jibe.lastP99)} ms | ${ms(r.raw.lastP99)} ms |`,
+    ),
+    "",
+  ];
+  return lines.join("\n");
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
