@@ -20,6 +20,9 @@ import {
   type SampleWorkload,
 } from "./bookinfo-topology.ts";
 
+/** wrangler log levels for the edge worker. */
+export type EdgeLogLevel = "debug" | "info" | "log" | "warn" | "error" | "none";
+
 /** Options of {@link startLocalMesh}; every port may be 0 (pick a free one). */
 export interface LocalMeshOptions {
   /** Control-plane state (signing key, admin token). Default: a fresh temp dir. */
@@ -30,6 +33,8 @@ export interface LocalMeshOptions {
   edge?: boolean;
   namespace?: string;
   host?: string;
+  /** wrangler's log level for the edge worker (default "error": its per-request log is noisy). */
+  edgeLogLevel?: EdgeLogLevel;
   log?: Logger;
 }
 
@@ -119,6 +124,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
         host,
         namespace,
         gateways: [`${namespace}/${EDGE_GATEWAY}`],
+        logLevel: options.edgeLogLevel ?? "error",
       });
       cleanups.push(() => edge.stop());
       edgeUrl = edge.url;

@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../../broker/logger.ts";
-import { type LocalMesh, startLocalMesh } from "./mesh.ts";
+import { type EdgeLogLevel, type LocalMesh, startLocalMesh } from "./mesh.ts";
 
 /** Options of `jibe up` (what `npm start` runs). */
 export interface UpOptions {
@@ -14,7 +14,7 @@ export interface UpOptions {
 /**
  * Runs the whole mesh locally until Ctrl-C: embedded nats-server, control plane, bookinfo sample
  * behind sidecars, and the edge worker in workerd. Ports: `JIBE_ADMIN_PORT` (15000),
- * `JIBE_EDGE_PORT` (8787); state in `JIBE_HOME` (~/.jibe) so the `jibe` CLI finds the token.
+ * `JIBE_EDGE_PORT` (8787), `JIBE_EDGE_LOG_LEVEL` (wrangler's, default error); state in `JIBE_HOME` (~/.jibe) so the `jibe` CLI finds the token.
  *
  * @example
  * ```sh
@@ -34,9 +34,15 @@ export async function runUp(options: UpOptions = {}): Promise<void> {
   };
 
   console.log("Starting Jibe: nats-server, control plane, bookinfo sample with sidecars, edge worker...");
-  const mesh = await startLocalMesh({ home, adminPort, edgePort, edge: options.edge, log });
+  const edgeLogLevel = env.JIBE_EDGE_LOG_LEVEL as EdgeLogLevel | undefined;
+  const mesh = await startLocalMesh({ home, adminPort, edgePort, edge: options.edge, edgeLogLevel, log });
   printBanner(mesh);
 
+  // wrangler's embedded Miniflare installs SIGINT/SIGTERM handlers that call process.exit() at once,
+  // which would skip stopping the sidecars, control plane and nats-server. mesh.stop() disposes the
+  // edge worker itself (its process-exit hook stays as a last resort), so ours replace them.
+  process.removeAllListeners("SIGINT");
+  process.removeAllListeners("SIGTERM");
   await new Promise<void>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string) => {
