@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import { createVerifier } from "../../broker/envelope.ts";
+import { createVerifier, openEvent } from "../../broker/envelope.ts";
 import { connectNats } from "../../broker/nats-connection.ts";
 import { startPolicySync } from "../../broker/policy-sync.ts";
 import { createIncrementalCompiler } from "../../control/compile/incremental.ts";
@@ -21,6 +21,8 @@ export interface ConvergenceResult {
   jibe: { p50: number; p99: number; lastP50: number; lastP99: number };
   raw: { p50: number; p99: number; lastP50: number; lastP99: number };
   payloadBytes: number;
+  /** CPU cost of one proxy applying one event (verify + open + incremental compile + route table), µs. */
+  applyCostUs: { p50: number; p99: number };
 }
 
 export interface ConvergenceSetup {
@@ -48,9 +50,11 @@ export async function measureConvergence(
   try {
     // Probe the real event size so the raw baseline fans out a payload of the same size.
     let eventBytes = 0;
+    const events: string[] = [];
     const probe = connections[0]!.subscribe("jibe.v1.>", {
       callback: (_err, msg) => {
         eventBytes = Math.max(eventBytes, msg.data.byteLength);
+        events.push(msg.string());
       },
     });
     await apply(setup, virtualService(0));
@@ -130,7 +134,10 @@ export async function measureConvergence(
     for (const sub of subs) sub.unsubscribe();
     await publisher.close();
 
+    const applyCostUs = await measureApplyCost(verifier, events);
+
     return {
+      applyCostUs,
       proxies,
       rounds,
       payloadBytes: payload.byteLength,
@@ -140,6 +147,37 @@ export async function measureConvergence(
   } finally {
     await Promise.all(connections.map((nc) => nc.close()));
   }
+}
+
+/**
+ * What one proxy spends applying one event, measured on the events captured in this run: the part
+ * that N in-process proxies serialise on one core but real proxies, one per pod, do in parallel.
+ */
+async function measureApplyCost(
+  verifier: Awaited<ReturnType<typeof createVerifier>>,
+  events: readonly string[],
+): Promise<{ p50: number; p99: number }> {
+  const costs: number[] = [];
+  for (let i = 0; i < 400; i++) {
+    const compiler = createIncrementalCompiler(proxyTemplate(i));
+    const jws = events[i % events.length];
+    if (!jws) break;
+    const started = performance.now();
+    const opened = await openEvent(verifier, jws);
+    if (!opened.ok || opened.event.type !== "resource.applied")
+      throw new Error("captured event did not verify");
+    const key = `${opened.event.ref.kind}.${opened.event.ref.namespace}.${opened.event.ref.name}`;
+    const { snapshot } = compiler.update({
+      resources: new Map([[key, opened.event.resource]]),
+      changed: new Set([key]),
+      revision: opened.event.revision,
+    });
+    buildRouteTable(snapshot);
+    costs.push((performance.now() - started) * 1000);
+  }
+  // The first iterations include JIT warm-up; a long-running proxy is past it.
+  const warm = costs.slice(Math.floor(costs.length / 4));
+  return { p50: percentile(warm, 50), p99: percentile(warm, 99) };
 }
 
 function summary(samples: number[], last: number[]) {
