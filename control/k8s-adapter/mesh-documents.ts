@@ -1,0 +1,112 @@
+/**
+ * Kubernetes objects → the documents the control plane applies (pure). Only what the mesh uses is
+ * carried: server-set metadata, `status` and kubectl's last-applied copy are dropped, and every
+ * document is marked with the cluster it came from.
+ */
+
+/** Annotation naming the cluster a published resource came from (and which adapter owns it). */
+export const CLUSTER_ANNOTATION = "jibe.dev/cluster";
+
+/** Istio's workload label for the cluster; set on derived WorkloadEntries so policy can select by it. */
+export const CLUSTER_LABEL = "topology.istio.io/cluster";
+
+/** The Kubernetes shape the adapter reads: both typed client objects and raw watch JSON fit it. */
+export interface KubeObjectLike {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: unknown;
+  status?: unknown;
+}
+
+/** A document for `ControlPlane.apply`; validated there (and by the adapter before). */
+export interface MeshDocument {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations: Record<string, string>;
+  };
+  spec: unknown;
+}
+
+/** Kinds published as they are (after trimming); EndpointSlices and Pods become WorkloadEntries instead. */
+export const PUBLISHED_KINDS = {
+  VirtualService: "networking.istio.io/v1",
+  DestinationRule: "networking.istio.io/v1",
+  WorkloadEntry: "networking.istio.io/v1",
+  Service: "v1",
+} as const;
+
+export type PublishedKind = keyof typeof PUBLISHED_KINDS;
+
+const DROPPED_ANNOTATIONS = ["kubectl.kubernetes.io/last-applied-configuration"];
+
+/**
+ * The document to apply for one watched object of a {@link PublishedKind}.
+ *
+ * @example
+ * ```ts
+ * toMeshDocument("Service", svcFromInformer, "east").metadata.annotations; // { "jibe.dev/cluster": "east" }
+ * ```
+ */
+export function toMeshDocument(kind: PublishedKind, object: KubeObjectLike, cluster: string): MeshDocument {
+  const meta = object.metadata ?? {};
+  const annotations: Record<string, string> = {};
+  for (const [key, value] of Object.entries(meta.annotations ?? {})) {
+    if (!DROPPED_ANNOTATIONS.includes(key)) annotations[key] = value;
+  }
+  annotations[CLUSTER_ANNOTATION] = cluster;
+  return {
+    apiVersion: PUBLISHED_KINDS[kind],
+    kind,
+    metadata: {
+      name: meta.name ?? "",
+      namespace: meta.namespace ?? "default",
+      ...(meta.labels && Object.keys(meta.labels).length > 0 ? { labels: { ...meta.labels } } : {}),
+      annotations,
+    },
+    spec: kind === "Service" ? serviceSpec(object.spec) : (object.spec ?? {}),
+  };
+}
+
+/**
+ * The part of a ServiceSpec the mesh reads. Cluster-assigned fields (clusterIP, ipFamilies...) change
+ * nothing for routing and would make every API-server version bump a new mesh revision.
+ */
+function serviceSpec(raw: unknown): object {
+  const spec = (raw ?? {}) as {
+    selector?: Record<string, string>;
+    ports?: {
+      name?: string;
+      port?: number;
+      targetPort?: number | string;
+      protocol?: string;
+      appProtocol?: string;
+    }[];
+    type?: string;
+    externalName?: string;
+  };
+  return {
+    ...(spec.selector ? { selector: { ...spec.selector } } : {}),
+    ...(spec.type ? { type: spec.type } : {}),
+    ...(spec.externalName ? { externalName: spec.externalName } : {}),
+    ports: (spec.ports ?? []).map((p) => ({
+      ...(p.name ? { name: p.name } : {}),
+      port: p.port,
+      ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}),
+      ...(p.protocol ? { protocol: p.protocol } : {}),
+      ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+    })),
+  };
+}
