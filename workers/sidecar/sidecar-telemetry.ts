@@ -1,0 +1,145 @@
+import { randomBytes } from "node:crypto";
+import type { StoredResource } from "../../broker/events.ts";
+import type { Logger } from "../../broker/logger.ts";
+import type { ProxyIdentity, Snapshot } from "../../control/compile/snapshot.ts";
+import {
+  type DestinationService,
+  encodePeerHeader,
+  type MeshTelemetryDefaults,
+  type RequestRecord,
+  resolveDestinationService,
+  resolveTelemetryPolicy,
+  type TelemetryPolicy,
+  type WorkloadMetadata,
+  workloadMetadataOf,
+} from "../telemetry/index.ts";
+import { createAccessLog } from "./access-log.ts";
+import { createRequestMetrics } from "./request-metrics.ts";
+import { createSpanExport, type TracingProvider } from "./span-export.ts";
+
+/** Telemetry settings of a sidecar (the mesh-wide part; Telemetry resources refine it). */
+export interface SidecarTelemetryOptions {
+  /** Mesh defaults: sampling (1%), access log (off), buckets, expiry, host fallback, root namespace. */
+  mesh?: MeshTelemetryDefaults;
+  /** Named OTLP/HTTP trace providers; without any, trace headers still propagate but no span is sent. */
+  tracingProviders?: Readonly<Record<string, TracingProvider>>;
+  /** Istio cluster id for `*_cluster` labels; default `Kubernetes`. */
+  clusterId?: string;
+  /** Where access-log lines go; default stdout. */
+  accessLogSink?: (line: string) => void;
+  /** Span batch delay; default 1 s. */
+  spanExportDelayMs?: number;
+}
+
+/** What the telemetry layer of both pipelines shares. */
+export interface SidecarTelemetry {
+  readonly self: WorkloadMetadata;
+  /** This workload's peer header value. */
+  readonly peerHeader: string;
+  /** The policy in force (recomputed when the resource set changes). */
+  policy(): TelemetryPolicy;
+  destinationService(authority: string, routed: string | undefined): DestinationService;
+  randomHex(bytes: number): string;
+  /** Metrics, span and access log of a completed request. */
+  complete(record: RequestRecord): void;
+  metricsText(): Promise<string>;
+  readonly metricsContentType: string;
+  seriesCount(): Record<string, number>;
+  flushSpans(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Where the sidecar telemetry reads the live policy. */
+export interface TelemetrySources {
+  proxy: ProxyIdentity;
+  resources(): ReadonlyMap<string, StoredResource>;
+  snapshot(): Snapshot;
+  log: Logger;
+  /** Epoch ms; default Date.now (tests move it to expire series). */
+  clock?: () => number;
+}
+
+/**
+ * Assembles a sidecar's telemetry: policy resolution (memoised per resource set), request metrics,
+ * span export and access log.
+ *
+ * @example
+ * ```ts
+ * const telemetry = createSidecarTelemetry({ proxy, resources: () => policy.sync.state.resources, snapshot, log }, {});
+ * compose([recordTelemetry(telemetry), ...], forward);
+ * ```
+ */
+export function createSidecarTelemetry(
+  sources: TelemetrySources,
+  options: SidecarTelemetryOptions = {},
+): SidecarTelemetry {
+  const clock = sources.clock ?? Date.now;
+  const self = workloadMetadataOf(sources.proxy, options.clusterId);
+  const metrics = createRequestMetrics(clock);
+  const spans = createSpanExport({
+    providers: options.tracingProviders ?? {},
+    ...(options.mesh?.tracingProvider ? { defaultProvider: options.mesh.tracingProvider } : {}),
+    self,
+    proxyId: sources.proxy.id,
+    ...(options.spanExportDelayMs === undefined ? {} : { exportDelayMs: options.spanExportDelayMs }),
+    log: sources.log,
+  });
+  const sink = options.accessLogSink ?? ((line: string) => process.stdout.write(line));
+  const accessLog = createAccessLog(sink);
+  const suffix = sources.proxy.domainSuffix ?? "cluster.local";
+
+  let policyFor: { resources: ReadonlyMap<string, StoredResource>; policy: TelemetryPolicy } | undefined;
+  const policy = () => {
+    const resources = sources.resources();
+    if (policyFor?.resources !== resources) {
+      const resolved = resolveTelemetryPolicy(resources.values(), sources.proxy, options.mesh);
+      metrics.configure(resolved);
+      policyFor = { resources, policy: resolved };
+    }
+    return policyFor.policy;
+  };
+  let servicesFor: { snapshot: Snapshot; services: Set<string> } | undefined;
+  const knownServices = () => {
+    const snapshot = sources.snapshot();
+    if (servicesFor?.snapshot !== snapshot)
+      servicesFor = { snapshot, services: new Set(Object.values(snapshot.clusters).map((c) => c.service)) };
+    return servicesFor.services;
+  };
+  policy();
+  const sweeper = setInterval(() => metrics.expire(), 10_000);
+  sweeper.unref();
+
+  return {
+    self,
+    peerHeader: encodePeerHeader(self),
+    policy,
+    destinationService: (authority, routed) =>
+      resolveDestinationService({
+        ...(routed ? { routed } : {}),
+        authority,
+        knownServices: knownServices(),
+        namespace: sources.proxy.namespace,
+        suffix,
+        hostHeaderFallback: policy().metrics.hostHeaderFallback,
+      }),
+    randomHex: (bytes) => randomBytes(bytes).toString("hex"),
+    complete(record) {
+      const current = policy();
+      metrics.record(record);
+      const tracing = current.tracing[record.reporter];
+      if (record.trace?.sampled && tracing.reportSpans) spans.export(record, tracing.provider);
+      accessLog(record, current.accessLogging[record.reporter]);
+    },
+    metricsText: () => {
+      policy();
+      return metrics.text();
+    },
+    metricsContentType: metrics.contentType,
+    seriesCount: () => metrics.seriesCount(),
+    flushSpans: () => spans.flush(),
+    async stop() {
+      clearInterval(sweeper);
+      await spans.shutdown();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { NO_FLAG } from "../engine/index.ts";
+import {
+  continueTrace,
+  decodePeerHeader,
+  PEER_HEADER,
+  type Reporter,
+  type RequestRecord,
+  readTraceHeaders,
+  TRACE_HEADERS,
+  traceHeaders,
+  type WorkloadMetadata,
+} from "../telemetry/index.ts";
+import { type Layer, type ProxyContext, responseFlagsOf } from "./proxy-context.ts";
+import type { SidecarTelemetry } from "./sidecar-telemetry.ts";
+
+/**
+ * Telemetry of every request, on both listeners: exchanges peer metadata with the other proxy
+ * ({@link PEER_HEADER} on the request outbound, on the response inbound; removed before the app
+ * sees it), continues or starts the trace (new span per hop, W3C and B3 headers upstream), counts
+ * body bytes, and when the response is done hands one {@link RequestRecord} to metrics, span
+ * export and access log.
+ *
+ * @example
+ * ```ts
+ * compose([recordStats(stats), recordTelemetry(telemetry), ...], forwardUpstream(pool));
+ * ```
+ */
+export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
+  return (next) => async (ctx) => {
+    const reporter: Reporter = ctx.direction === "outbound" ? "source" : "destination";
+    const startMs = Date.now();
+    const started = performance.now();
+    const requestHeaders = flatten(ctx.req.headers);
+    const { socket } = ctx.req;
+    const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : undefined;
+    const local = socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : undefined;
+    const policy = telemetry.policy();
+
+    let peer: WorkloadMetadata | undefined;
+    delete ctx.upstreamHeaders[PEER_HEADER];
+    if (reporter === "destination") {
+      peer = decodePeerHeader(requestHeaders[PEER_HEADER]);
+      // Answered to mesh peers only: a client outside the mesh does not learn workload names.
+      if (peer) ctx.responseHeaders[PEER_HEADER] = telemetry.peerHeader;
+    } else {
+      ctx.upstreamHeaders[PEER_HEADER] = telemetry.peerHeader;
+    }
+
+    const hop = continueTrace(readTraceHeaders(requestHeaders), {
+      samplingPercentage: policy.tracing[reporter].samplingPercentage,
+      randomHex: telemetry.randomHex,
+    });
+    for (const name of TRACE_HEADERS) delete ctx.upstreamHeaders[name];
+    Object.assign(ctx.upstreamHeaders, traceHeaders(hop));
+
+    let requestBytes = 0;
+    if (hasBody(ctx)) {
+      // Counting starts when a consumer (pipe, body buffering) makes the body flow: a "data"
+      // listener added earlier would start the flow itself, before anyone reads it.
+      ctx.req.once("resume", () =>
+        ctx.req.on("data", (chunk: Buffer) => {
+          requestBytes += chunk.length;
+        }),
+      );
+    }
+    let responseBytes: number | undefined;
+    let grpcStatus = "";
+    ctx.upstreamResponseHooks.push((response) => {
+      if (reporter === "source") {
+        peer = decodePeerHeader(single(response.headers[PEER_HEADER]));
+        delete response.headers[PEER_HEADER];
+      }
+      grpcStatus = single(response.headers["grpc-status"]) ?? "";
+      responseBytes = 0;
+      response.on("data", (chunk: Buffer) => {
+        responseBytes = (responseBytes ?? 0) + chunk.length;
+      });
+    });
+
+    // Recorded in a microtask so the layers that flag `DC` on "close" have run first.
+    ctx.res.once("close", () =>
+      queueMicrotask(() => {
+        const { res } = ctx;
+        const record: RequestRecord = {
+          reporter,
+          self: telemetry.self,
+          ...(peer ? { peer } : {}),
+          connectionSecurityPolicy: reporter === "source" ? "unknown" : "none",
+          destinationService: telemetry.destinationService(ctx.authority, ctx.cluster?.service),
+          startMs,
+          durationMs: performance.now() - started,
+          method: ctx.req.method ?? "GET",
+          path: ctx.path,
+          authority: ctx.authority,
+          scheme: ctx.scheme,
+          requestProtocol: (requestHeaders["content-type"] ?? "").startsWith("application/grpc")
+            ? "grpc"
+            : "http",
+          requestHeaders,
+          responseCode: res.headersSent ? res.statusCode : 0,
+          responseFlags: responseFlagsOf(ctx) ?? NO_FLAG,
+          grpcStatus,
+          requestBytes: ctx.body?.length ?? sizedBody(ctx) ?? requestBytes,
+          responseBytes:
+            responseBytes ?? (res.headersSent ? Number(res.getHeader("content-length") ?? 0) : 0),
+          ...upstreamOf(ctx),
+          ...(ctx.route ? { routeName: ctx.route.origin } : {}),
+          ...(remote ? { downstreamRemoteAddress: remote } : {}),
+          ...(local ? { downstreamLocalAddress: local } : {}),
+          ...requestIdOf(ctx),
+          trace: hop,
+        };
+        telemetry.complete(record);
+      }),
+    );
+    return next(ctx);
+  };
+}
+
+function upstreamOf(ctx: ProxyContext): Pick<RequestRecord, "upstreamHost" | "upstreamCluster"> {
+  const endpoint = ctx.endpoint;
+  if (!endpoint) return {};
+  const upstreamHost = `${endpoint.address}:${endpoint.port}`;
+  const upstreamCluster = ctx.direction === "inbound" ? `inbound|${endpoint.port}||` : ctx.cluster?.name;
+  return upstreamCluster ? { upstreamHost, upstreamCluster } : { upstreamHost };
+}
+
+function requestIdOf(ctx: ProxyContext): Pick<RequestRecord, "requestId"> {
+  const id = ctx.upstreamHeaders["x-request-id"];
+  return typeof id === "string" ? { requestId: id } : {};
+}
+
+function flatten(headers: IncomingHttpHeaders): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers))
+    out[name] = Array.isArray(value) ? value.join(", ") : value;
+  return out;
+}
+
+/** A fully received body's declared size: exact, even when part of it was read twice (put back after buffering). */
+function sizedBody(ctx: ProxyContext): number | undefined {
+  const declared = Number(ctx.req.headers["content-length"]);
+  return ctx.req.readableEnded && Number.isInteger(declared) && declared >= 0 ? declared : undefined;
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function hasBody(ctx: ProxyContext): boolean {
+  const { headers } = ctx.req;
+  if (headers["transfer-encoding"] !== undefined) return true;
+  const length = headers["content-length"];
+  return length !== undefined && length !== "0";
+}

@@ -1,0 +1,43 @@
+export { type AccessLogEntry, accessLogEntry } from "./access-log-entry.ts";
+export {
+  type DestinationService,
+  type DestinationServiceInput,
+  resolveDestinationService,
+} from "./destination-service.ts";
+export { ISTIO_LABEL_NAMES, type IstioLabelName, istioLabels } from "./istio-labels.ts";
+export {
+  HTTP_METRIC_NAMES,
+  type HttpMetric,
+  type MetricPlan,
+  metricLabels,
+  planMetrics,
+} from "./metric-plan.ts";
+export { decodePeerHeader, encodePeerHeader, PEER_HEADER } from "./peer-header.ts";
+export { type Reporter, type RequestRecord, recordAttributes } from "./request-record.ts";
+export {
+  type AccessLogPolicy,
+  DEFAULT_ROOT_NAMESPACE,
+  ENVOY_DEFAULT_BUCKETS,
+  type HistogramMetric,
+  type MeshTelemetryDefaults,
+  type MetricOverride,
+  resolveTelemetryPolicy,
+  type TagOverride,
+  type TelemetryPolicy,
+  type TracingPolicy,
+} from "./telemetry-policy.ts";
+export {
+  continueTrace,
+  type IncomingTrace,
+  readTraceHeaders,
+  sampleTraceId,
+  TRACE_HEADERS,
+  type TraceContext,
+  traceHeaders,
+} from "./trace-context.ts";
+export {
+  DEFAULT_CLUSTER_ID,
+  UNKNOWN,
+  type WorkloadMetadata,
+  workloadMetadataOf,
+} from "./workload-metadata.ts";
