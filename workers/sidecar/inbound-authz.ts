@@ -1,0 +1,173 @@
+import type { Logger } from "../../broker/logger.ts";
+import type { Snapshot } from "../../control/compile/snapshot.ts";
+import { authorize } from "../engine/authorize.ts";
+import type { AuthzFacts, PeerIdentity } from "../engine/authz-facts.ts";
+import { createAuthzTableCache } from "../engine/authz-table.ts";
+import {
+  createJwksCache,
+  type JwksCache,
+  type JwksCacheDeps,
+  type JwksCacheStats,
+} from "../engine/jwks-cache.ts";
+import { authenticateRequest, createAuthnTableCache, type HeaderChanges } from "../engine/request-authn.ts";
+import { respondLocally } from "./local-response.ts";
+import type { Layer, ProxyContext } from "./proxy-context.ts";
+
+/** Counters of inbound request authentication and authorization (shown in sidecar stats). */
+export interface InboundAuthzStats {
+  allowed: number;
+  /** 403 `RBAC`. */
+  denied: number;
+  /** 401: a JWT was presented and failed verification. */
+  jwtRejected: number;
+  /** Requests a dry-run policy would have decided differently. */
+  dryRunMismatch: number;
+  /** Requests an AUDIT policy marked. */
+  audited: number;
+}
+
+/** Zeroed counters. */
+export function createInboundAuthzStats(): InboundAuthzStats {
+  return { allowed: 0, denied: 0, jwtRejected: 0, dryRunMismatch: 0, audited: 0 };
+}
+
+/**
+ * The sidecar's inbound authz dependencies: a JWKS cache over `fetch` (global fetch by default),
+ * fresh counters, and a `report()` for stats.
+ *
+ * @example
+ * ```ts
+ * const authz = createInboundAuthz({ snapshot: () => policy.current().snapshot, appPort: 9080, log });
+ * createInboundPipeline({ ...deps, authz });
+ * ```
+ */
+export function createInboundAuthz(options: {
+  snapshot: () => Snapshot;
+  appPort: number;
+  log: Logger;
+  fetch?: JwksCacheDeps["fetch"];
+  now?: () => number;
+}): InboundAuthzDeps & { report(): InboundAuthzStats & { jwks: JwksCacheStats } } {
+  const now = options.now ?? Date.now;
+  const jwks = createJwksCache({ fetch: options.fetch ?? ((url, init) => fetch(url, init)), now });
+  const stats = createInboundAuthzStats();
+  return {
+    snapshot: options.snapshot,
+    jwks,
+    now,
+    appPort: options.appPort,
+    stats,
+    log: options.log,
+    report: () => ({ ...stats, jwks: { ...jwks.stats } }),
+  };
+}
+
+/** What {@link authorizeInbound} needs. */
+export interface InboundAuthzDeps {
+  /** The snapshot current for this request. */
+  snapshot: () => Snapshot;
+  jwks: JwksCache;
+  now: () => number;
+  /** The local app's port: Istio's `destination.port` on inbound is the workload port. */
+  appPort: number;
+  stats: InboundAuthzStats;
+  log: Logger;
+  /**
+   * The authenticated peer of the connection. Until mTLS (identity/) provides it this is absent and
+   * every request is evaluated as coming from an unauthenticated peer: `principals`, `namespaces`
+   * and `serviceAccounts` rules never match (ALLOW rules on them deny; DENY rules on their `not*`
+   * forms deny). A caller-supplied header is deliberately NOT trusted for this: anyone who can
+   * reach the inbound port could forge it.
+   */
+  peerIdentity?: (ctx: ProxyContext) => PeerIdentity | undefined;
+}
+
+/**
+ * Inbound RequestAuthentication + AuthorizationPolicy, as Envoy's jwt_authn and RBAC filters do for
+ * Istio: an invalid JWT answers 401; then the engine decides; a denial answers 403
+ * `RBAC: access denied` with response flag `RBAC`. Dry-run and AUDIT results are logged and
+ * counted, never enforced. The policy and rule that decided are logged, not sent to the caller.
+ *
+ * @example
+ * ```ts
+ * compose([resolveTarget(), authorizeInbound({ snapshot, jwks, now: Date.now, appPort, stats, log })], forward);
+ * ```
+ */
+export function authorizeInbound(deps: InboundAuthzDeps): Layer {
+  const authzTables = createAuthzTableCache();
+  const authnTables = createAuthnTableCache();
+  return (next) => async (ctx) => {
+    const snapshot = deps.snapshot();
+    if (!snapshot.authz) return next(ctx);
+    const headers = flatHeaders(ctx);
+    const authn = await authenticateRequest(
+      authnTables.tableFor(snapshot),
+      { headers, path: ctx.path },
+      { jwks: deps.jwks, now: deps.now },
+    );
+    if (authn.kind === "rejected") {
+      deps.stats.jwtRejected++;
+      deps.log.debug(
+        `inbound ${ctx.req.method} ${ctx.path}: 401 ${authn.reason} (${authn.rule ?? "no rule"})`,
+      );
+      respondLocally(ctx, 401, undefined, authn.reason, {
+        "www-authenticate": 'Bearer realm="jibe", error="invalid_token"',
+      });
+      return;
+    }
+    applyHeaderChanges(ctx, authn.headers);
+    const socket = ctx.req.socket;
+    const facts: AuthzFacts = {
+      protocol: "http",
+      host: ctx.authority,
+      method: ctx.req.method ?? "GET",
+      path: ctx.path,
+      headers,
+      sourceIp: socket.remoteAddress,
+      destinationIp: socket.localAddress,
+      destinationPort: deps.appPort,
+    };
+    const peer = deps.peerIdentity?.(ctx);
+    if (peer) facts.peer = peer;
+    if (authn.kind === "authenticated") facts.request = authn.identity;
+    const decision = authorize(authzTables.tableFor(snapshot), facts);
+    const what = `inbound ${facts.method} ${ctx.authority}${ctx.path}`;
+    if (decision.audit) {
+      deps.stats.audited++;
+      deps.log.info(`${what}: audited by ${decision.audit.policy}#${decision.audit.rule}`);
+    }
+    if (decision.dryRun && decision.dryRun.allowed !== decision.allowed) {
+      deps.stats.dryRunMismatch++;
+      const by = decision.dryRun.match
+        ? ` by ${decision.dryRun.match.policy}#${decision.dryRun.match.rule}`
+        : "";
+      deps.log.info(
+        `${what}: dry-run would ${decision.dryRun.allowed ? "allow" : "deny"} (${decision.dryRun.reason}${by}); enforced: ${decision.allowed ? "allow" : "deny"}`,
+      );
+    }
+    if (!decision.allowed) {
+      deps.stats.denied++;
+      const by = decision.match
+        ? `${decision.match.policy}#${decision.match.rule}`
+        : "no ALLOW policy matched";
+      deps.log.debug(`${what}: 403 RBAC (${decision.reason}: ${by})`);
+      respondLocally(ctx, 403, "RBAC", "RBAC: access denied");
+      return;
+    }
+    deps.stats.allowed++;
+    return next(ctx);
+  };
+}
+
+function flatHeaders(ctx: ProxyContext): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(ctx.req.headers)) {
+    out[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}
+
+function applyHeaderChanges(ctx: ProxyContext, changes: HeaderChanges): void {
+  for (const name of changes.remove) delete ctx.upstreamHeaders[name];
+  for (const [name, value] of Object.entries(changes.set)) ctx.upstreamHeaders[name] = value;
+}
