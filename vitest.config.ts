@@ -41,7 +41,7 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
-          include: ["workers/**/*.worker.test.ts"],
+          include: ["{workers,identity}/**/*.worker.test.ts"],
           testTimeout: 30_000,
         },
       },

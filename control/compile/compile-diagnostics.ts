@@ -15,10 +15,12 @@ export const COMPILE_DIAGNOSTIC_CODES = {
   JIBE2006: "kind is not used by the routing compiler; resource ignored",
   JIBE2007: "subset defined by several DestinationRules for the same host; the oldest wins",
   JIBE2008: "field is accepted but not enforced by Jibe yet",
-  JIBE2009: "redirect is not supported yet: the rule answers 503 (fails closed)",
+  JIBE2009: "no longer emitted (redirects are enforced); kept so the code keeps its meaning",
   JIBE2010: "domain claimed by several virtual hosts; the first (by name) wins",
   JIBE2011: "WorkloadEntry without an address is not an endpoint",
   JIBE2012: "the same resource was given twice; the first is used",
+  JIBE2013: "a rule with a fault ignores its timeout and retries (as in Istio)",
+  JIBE2030: "invalid security policy reached this proxy and was compiled to fail closed",
 } as const;
 
 /** A code from {@link COMPILE_DIAGNOSTIC_CODES}. */

@@ -237,9 +237,9 @@ describe("compile: invalid input and versions", () => {
 
   it("ignores kinds the routing compiler does not use, with a warning", () => {
     const policy = {
-      apiVersion: "security.istio.io/v1",
-      kind: "AuthorizationPolicy",
-      metadata: { name: "deny", namespace: "default" },
+      apiVersion: "extensions.istio.io/v1alpha1",
+      kind: "WasmPlugin",
+      metadata: { name: "filter", namespace: "default" },
       spec: {},
     };
     expect(compile([policy], sidecar()).diagnostics).toEqual([

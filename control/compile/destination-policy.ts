@@ -1,11 +1,12 @@
 import type { TrafficPolicy } from "../model/destination-rule.ts";
+import { ROOT_NAMESPACE } from "../model/policy-target.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
 import { hostMatches } from "./host-names.ts";
 import type { IndexedDestinationRule, ResourceIndex } from "./resource-index.ts";
 import type { Diagnostic, ProxyIdentity } from "./snapshot.ts";
 
-/** Istio's mesh root namespace: its DestinationRules apply mesh-wide as a fallback. */
-export const ROOT_NAMESPACE = "istio-system";
+/** The mesh root namespace (one constant for every kind): its DestinationRules apply mesh-wide as a fallback. */
+export { ROOT_NAMESPACE };
 
 /** The DestinationRule view of one host after Istio's selection and merge rules. */
 export interface DestinationPolicy {

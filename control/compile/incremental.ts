@@ -1,6 +1,7 @@
 import type { StoredResource } from "../../broker/events.ts";
 import { isSupportedKind } from "../model/kinds.ts";
 import { validateResource } from "../model/validate.ts";
+import { attachAuthz, createAuthzUnit } from "./authz-unit.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
 import { canonicalJson, contentHash } from "./hash.ts";
 import { domainSuffix } from "./host-names.ts";
@@ -71,6 +72,7 @@ export function createIncrementalCompiler(
   let checked = new Map<string, Checked>();
   let memo = new Map<string, Memo>();
   let lastVersion: string | undefined;
+  const authzUnit = createAuthzUnit(proxy);
 
   const check = (raw: StoredResource): Checked => {
     if (!isSupportedKind(raw.kind)) {
@@ -156,7 +158,10 @@ export function createIncrementalCompiler(
       }
       memo = nextMemo;
 
-      const result = assemble(proxy, proxyHash, state.revision, checked, memo);
+      const result = attachAuthz(
+        assemble(proxy, proxyHash, state.revision, checked, memo),
+        authzUnit.update(checked, index, suffix),
+      );
       const changed = result.snapshot.version !== lastVersion;
       lastVersion = result.snapshot.version;
       return { ...result, changed };

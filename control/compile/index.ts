@@ -1,3 +1,12 @@
+export type {
+  AuthzCondition,
+  AuthzOperation,
+  AuthzPolicy,
+  AuthzRule,
+  AuthzSnapshot,
+  AuthzSource,
+  JwtRule,
+} from "./authz-snapshot.ts";
 export { clusterName, DEFAULT_LOAD_BALANCER } from "./clusters.ts";
 export { compile } from "./compile.ts";
 export { COMPILE_DIAGNOSTIC_CODES, type CompileDiagnosticCode } from "./compile-diagnostics.ts";

@@ -5,6 +5,8 @@
  * The engine in `workers/engine` evaluates requests against a snapshot; it never sees resources.
  */
 
+import type { AuthzSnapshot } from "./authz-snapshot.ts";
+
 /** Who a proxy is. The compile step uses it to select what applies to this proxy. */
 export interface ProxyIdentity {
   /** Unique id, e.g. `sidecar~reviews-v3~default` or `edge~local`. */
@@ -45,12 +47,136 @@ export interface WeightedCluster {
   /** Key into `Snapshot.clusters`. */
   cluster: string;
   weight: number;
+  /** Header changes when this destination is picked; applied before the route's own (which win). */
+  headers?: HeaderPolicy;
+}
+
+/**
+ * Istio `Headers.HeaderOperations`, applied remove → set → add (Envoy's remove-before-add).
+ * Names are lower-case.
+ */
+export interface HeaderOperations {
+  /** Replace the header (or add it). */
+  set?: Record<string, string>;
+  /** Append a value (the header may end up with several). */
+  add?: Record<string, string>;
+  remove?: string[];
+}
+
+/** Header changes for the request sent upstream and for the response sent back. */
+export interface HeaderPolicy {
+  request?: HeaderOperations;
+  response?: HeaderOperations;
+}
+
+/** Istio `HTTPRedirect`: the proxy answers `status` with a `Location` built from the request. */
+export interface RedirectPolicy {
+  /** 301 unless `redirectCode` said otherwise. */
+  status: number;
+  /** Replaces the whole path (the query string is kept). */
+  uri?: string;
+  /** Replaces the host (and any port it carries). */
+  authority?: string;
+  port?: number;
+  /** `FROM_PROTOCOL_DEFAULT`: 80/443 by scheme (left out of Location); `FROM_REQUEST_PORT`: the request's. */
+  derivePort?: "FROM_PROTOCOL_DEFAULT" | "FROM_REQUEST_PORT";
+  scheme?: "http" | "https";
+}
+
+/**
+ * How the path is rewritten before forwarding (Envoy `prefix_rewrite` / `regex_rewrite`); the
+ * query string is always kept.
+ * - `prefix`: the matched prefix is replaced (a rule matched by `uri.prefix`; `/` for rules
+ *   without a uri match). With `replacement: "/"` the slashes after the prefix collapse into one.
+ * - `path`: the whole path is replaced (rules matched by `uri.exact` or `uri.regex`).
+ * - `regex`: every match of `pattern` (RE2) is replaced by `substitution` (`\1` = group 1).
+ */
+export type UriRewrite =
+  | { kind: "prefix"; prefix: string; replacement: string; ignoreCase?: boolean }
+  | { kind: "path"; replacement: string }
+  | { kind: "regex"; pattern: string; substitution: string };
+
+/** Istio `HTTPRewrite`. */
+export interface RewritePolicy {
+  uri?: UriRewrite;
+  /** Replaces the Host/authority sent upstream. */
+  authority?: string;
+}
+
+/** A retry condition, as Envoy's `retry_on` names it (gRPC ones read the `grpc-status` header). */
+export type RetryCondition =
+  | "5xx"
+  | "gateway-error"
+  | "reset"
+  | "reset-before-request"
+  | "connect-failure"
+  | "envoy-ratelimited"
+  | "retriable-4xx"
+  | "refused-stream"
+  | "retriable-status-codes"
+  | "retriable-headers"
+  | "http3-post-connect-failure"
+  | "cancelled"
+  | "deadline-exceeded"
+  | "internal"
+  | "resource-exhausted"
+  | "unavailable";
+
+/**
+ * Istio `HTTPRetry` as compiled. A route action without `retries` uses Istio's default policy
+ * (`DEFAULT_RETRY_POLICY` in workers/engine: 2 retries on connect-failure, refused-stream,
+ * unavailable, cancelled and 503); `attempts: 0` disables retries.
+ */
+export interface RetryPolicy {
+  /** Retries after the first try (Istio `attempts`). */
+  attempts: number;
+  perTryTimeoutMs?: number;
+  retryOn: RetryCondition[];
+  /** Statuses retried under `retriable-status-codes` (Istio: numbers given in `retryOn`). */
+  retriableStatusCodes: number[];
+  /** Jittered exponential backoff: the n-th wait is random in [0, base·2ⁿ), capped at 10·base. */
+  backoffBaseMs: number;
+}
+
+/** Istio `HTTPFaultInjection`; percentages are 0–100 and unset means 0 (no request). */
+export interface FaultPolicy {
+  delay?: { fixedDelayMs: number; percentage: number };
+  abort?: { percentage: number; httpStatus?: number; grpcStatus?: number };
+}
+
+/** A copy of the request sent to `cluster` for `percentage`% of requests; its answer is dropped. */
+export interface MirrorPolicy {
+  cluster: string;
+  percentage: number;
+}
+
+/** Istio `CorsPolicy`, answered by the proxy (Envoy's CORS filter). */
+export interface CorsPolicy {
+  /** Origins allowed; a matcher that matches `*` allows every origin. */
+  allowOrigins: StringMatch[];
+  /** Comma lists and the max age in seconds, as sent in the `access-control-*` headers. */
+  allowMethods?: string;
+  allowHeaders?: string;
+  exposeHeaders?: string;
+  maxAge?: string;
+  allowCredentials?: boolean;
+  /** Preflights from origins not allowed go upstream (`FORWARD`, Istio's default) or get a bare 200. */
+  unmatchedPreflights: "FORWARD" | "IGNORE";
 }
 
 /** What a matched route does. */
 export type RouteAction =
-  | { kind: "route"; destinations: WeightedCluster[]; timeoutMs?: number }
-  | { kind: "directResponse"; status: number; body?: string };
+  | {
+      kind: "route";
+      destinations: WeightedCluster[];
+      timeoutMs?: number;
+      /** Absent: Istio's default retry policy (see {@link RetryPolicy}). */
+      retries?: RetryPolicy;
+      rewrite?: RewritePolicy;
+      mirrors?: MirrorPolicy[];
+    }
+  | { kind: "directResponse"; status: number; body?: string }
+  | { kind: "redirect"; redirect: RedirectPolicy };
 
 /** One `http` rule of a VirtualService (or the default route of a Service). */
 export interface Route {
@@ -60,6 +186,11 @@ export interface Route {
   /** OR across entries; empty = matches everything. */
   match: RouteMatch[];
   action: RouteAction;
+  /** Request/response header changes of the rule (after the chosen destination's). */
+  headers?: HeaderPolicy;
+  /** A fault disables the route's timeout and retries (Istio). */
+  fault?: FaultPolicy;
+  cors?: CorsPolicy;
 }
 
 /** Everything routed under a set of domains (one service host or one VirtualService host set). */
@@ -110,4 +241,6 @@ export interface Snapshot {
   proxy: ProxyIdentity;
   virtualHosts: VirtualHost[];
   clusters: Record<string, Cluster>;
+  /** Inbound authorization and request authentication; absent when no security policy exists. */
+  authz?: AuthzSnapshot;
 }

@@ -9,7 +9,7 @@ import { connectNats } from "../../broker/nats-connection.ts";
 import { resolveNatsServer } from "../../broker/nats-launcher.ts";
 import { startSampleService } from "../../infra/samples/bookinfo/index.ts";
 import { startEdgeWorker } from "../../workers/edge/dev-server.ts";
-import { startSidecar } from "../../workers/sidecar/index.ts";
+import { readTelemetryEnv, startSidecar } from "../../workers/sidecar/index.ts";
 import { startControlPlane } from "../plane/index.ts";
 import {
   BOOKINFO_WORKLOADS,
@@ -181,6 +181,7 @@ async function startWorkload(workload: SampleWorkload, deps: WorkloadDeps) {
       outboundPort,
       host: deps.host,
       log: deps.log,
+      telemetry: readTelemetryEnv(process.env, { samplingPercentage: 100 }), // demo profile: trace every request
     });
   let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined = await launch(0);
   const inboundPort = sidecar.inboundPort;

@@ -24,6 +24,11 @@ export const MODEL_DIAGNOSTIC_CODES = {
   JIBE1019: "invalid duration",
   JIBE1020: "unreachable rule (warning)",
   JIBE1021: "deprecated field (warning)",
+  JIBE1022: "fields that cannot be used together (e.g. serviceAccounts with principals or namespaces)",
+  JIBE1023: "invalid authorization path or path template ({*}, {**})",
+  JIBE1024: "invalid IP address or CIDR block",
+  JIBE1025: "invalid JWT key source (jwks / jwksUri)",
+  JIBE1026: "unknown authorization condition key",
 } as const;
 
 /** A code from {@link MODEL_DIAGNOSTIC_CODES}. */

@@ -23,6 +23,19 @@ const RETRY_ON = new Set([
   "unavailable",
 ]);
 
+/** gRPC status names (and their codes) Istio accepts in `fault.abort.grpcStatus`. */
+const GRPC_STATUS = new Set([
+  ..."OK CANCELLED UNKNOWN INVALID_ARGUMENT DEADLINE_EXCEEDED NOT_FOUND ALREADY_EXISTS PERMISSION_DENIED".split(
+    " ",
+  ),
+  ..."RESOURCE_EXHAUSTED FAILED_PRECONDITION ABORTED OUT_OF_RANGE UNIMPLEMENTED INTERNAL UNAVAILABLE".split(
+    " ",
+  ),
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
+  ...Array.from({ length: 17 }, (_, i) => String(i)),
+]);
+
 export function checkRetries(route: HttpRoute, path: readonly PathSegment[], report: Reporter): void {
   const retries = route.retries;
   if (!retries) return;
@@ -75,6 +88,13 @@ export function checkFault(route: HttpRoute, path: readonly PathSegment[], repor
         "JIBE1013",
         [...at, "abort", "httpStatus"],
         `HTTP status ${status} is not in range 200-599`,
+      );
+    }
+    if (abort.grpcStatus !== undefined && !GRPC_STATUS.has(abort.grpcStatus.trim().toUpperCase())) {
+      report.error(
+        "JIBE1013",
+        [...at, "abort", "grpcStatus"],
+        `"${abort.grpcStatus}" is not a gRPC status; use a name such as "UNAVAILABLE" (or its code, 0-16)`,
       );
     }
     if (status === undefined && abort.grpcStatus === undefined && abort.http2Error === undefined) {

@@ -1,4 +1,13 @@
 export {
+  AUTHZ_ACTIONS,
+  type AuthorizationPolicySpec,
+  type AuthzAction,
+  authorizationPolicySpecSchema,
+  DRY_RUN_ANNOTATION,
+  isDryRun,
+} from "./authorization-policy.ts";
+export { CONDITION_KEYS, type ConditionKey, parseConditionKey } from "./authz-condition-key.ts";
+export {
   checkDestinationRule,
   type DestinationRuleSpec,
   destinationRuleSpecSchema,
@@ -14,6 +23,7 @@ export {
   type Reporter,
 } from "./diagnostics.ts";
 export { durationProblem, parseDurationMs } from "./duration.ts";
+export { type IpBlock, ipBlockContains, parseIpAddress, parseIpBlock } from "./ip-block.ts";
 export type { IstioDestination, IstioStringMatch } from "./istio-fields.ts";
 export {
   isSupportedKind,
@@ -25,9 +35,35 @@ export {
 } from "./kinds.ts";
 export { isDns1123Label, isDns1123Subdomain, suggestDnsName, wildcardDomainProblem } from "./names.ts";
 export { parseDocuments } from "./parse.ts";
+export { isPathTemplate, pathTemplateProblem, pathTemplateRegex } from "./path-template.ts";
+export { ROOT_NAMESPACE } from "./policy-target.ts";
 export { compileRe2, type Re2CompileResult } from "./re2-regex.ts";
+export {
+  type JwtRuleSpec,
+  type RequestAuthenticationSpec,
+  requestAuthenticationSpecSchema,
+} from "./request-authentication.ts";
 export { DEFAULT_NAMESPACE } from "./resource.ts";
 export { type ServicePort, type ServiceSpec, serviceSpecSchema } from "./service.ts";
+export {
+  checkTelemetry,
+  HISTOGRAM_METRICS,
+  ISTIO_METRICS,
+  type TelemetrySpec,
+  telemetrySpecSchema,
+  WORKLOAD_MODES,
+} from "./telemetry.ts";
+export {
+  type AttributeSource,
+  evaluateFilter,
+  evaluateValue,
+  type FilterExpression,
+  parseFilterExpression,
+  parseValueExpression,
+  TELEMETRY_ATTRIBUTES,
+  type TelemetryAttribute,
+  type ValueExpression,
+} from "./telemetry-expression.ts";
 export { type ValidateResult, validateDocuments, validateResource } from "./validate.ts";
 export {
   type HttpMatchRequest,

@@ -4,7 +4,15 @@
  */
 
 /** Kinds Jibe validates, stores and compiles. */
-export const SUPPORTED_KINDS = ["VirtualService", "DestinationRule", "WorkloadEntry", "Service"] as const;
+export const SUPPORTED_KINDS = [
+  "VirtualService",
+  "DestinationRule",
+  "WorkloadEntry",
+  "Service",
+  "AuthorizationPolicy",
+  "RequestAuthentication",
+  "Telemetry",
+] as const;
 
 /** One of {@link SUPPORTED_KINDS}. */
 export type SupportedKind = (typeof SUPPORTED_KINDS)[number];
@@ -15,12 +23,17 @@ const ISTIO_NETWORKING_VERSIONS = [
   "networking.istio.io/v1alpha3",
 ] as const;
 
+const ISTIO_SECURITY_VERSIONS = ["security.istio.io/v1", "security.istio.io/v1beta1"] as const;
+
 /** apiVersions accepted per supported kind; the first is the preferred one. */
 export const KIND_API_VERSIONS: Readonly<Record<SupportedKind, readonly string[]>> = {
   VirtualService: ISTIO_NETWORKING_VERSIONS,
   DestinationRule: ISTIO_NETWORKING_VERSIONS,
   WorkloadEntry: ISTIO_NETWORKING_VERSIONS,
   Service: ["v1"],
+  AuthorizationPolicy: ISTIO_SECURITY_VERSIONS,
+  RequestAuthentication: ISTIO_SECURITY_VERSIONS,
+  Telemetry: ["telemetry.istio.io/v1", "telemetry.istio.io/v1alpha1"],
 };
 
 const ALIASES: Readonly<Record<string, SupportedKind>> = {
@@ -36,6 +49,14 @@ const ALIASES: Readonly<Record<string, SupportedKind>> = {
   service: "Service",
   services: "Service",
   svc: "Service",
+  authorizationpolicy: "AuthorizationPolicy",
+  authorizationpolicies: "AuthorizationPolicy",
+  ap: "AuthorizationPolicy",
+  requestauthentication: "RequestAuthentication",
+  requestauthentications: "RequestAuthentication",
+  ra: "RequestAuthentication",
+  telemetry: "Telemetry",
+  telemetries: "Telemetry",
 };
 
 /**
@@ -49,10 +70,7 @@ export const KNOWN_UNSUPPORTED_KINDS: Readonly<Record<string, string>> = {
   WorkloadGroup: "networking.istio.io",
   EnvoyFilter: "networking.istio.io",
   ProxyConfig: "networking.istio.io",
-  AuthorizationPolicy: "security.istio.io",
   PeerAuthentication: "security.istio.io",
-  RequestAuthentication: "security.istio.io",
-  Telemetry: "telemetry.istio.io",
   WasmPlugin: "extensions.istio.io",
   HTTPRoute: "gateway.networking.k8s.io",
   GRPCRoute: "gateway.networking.k8s.io",
@@ -64,6 +82,9 @@ export const KNOWN_UNSUPPORTED_KINDS: Readonly<Record<string, string>> = {
   Endpoints: "v1",
   EndpointSlice: "discovery.k8s.io",
 };
+
+/** API groups a kind name may carry (`virtualservices.networking.istio.io`). */
+const API_GROUP_SUFFIXES = [".networking.istio.io", ".security.istio.io", ".telemetry.istio.io"];
 
 /**
  * Resolves what a user typed to a supported kind: exact kind names, lower-case names, plurals and
@@ -80,9 +101,8 @@ export function resolveKind(input: string): SupportedKind | undefined {
   const trimmed = input.trim();
   if ((SUPPORTED_KINDS as readonly string[]).includes(trimmed)) return trimmed as SupportedKind;
   const lower = trimmed.toLowerCase();
-  const withoutGroup = lower.endsWith(".networking.istio.io")
-    ? lower.slice(0, -".networking.istio.io".length)
-    : lower;
+  const group = API_GROUP_SUFFIXES.find((g) => lower.endsWith(g));
+  const withoutGroup = group ? lower.slice(0, -group.length) : lower;
   return ALIASES[withoutGroup];
 }
 

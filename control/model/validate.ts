@@ -1,6 +1,8 @@
 import type { z } from "zod";
-import type { StoredResource } from "../../broker/events.ts";
+import type { ResourceMetadata, StoredResource } from "../../broker/events.ts";
 import type { Diagnostic } from "../compile/snapshot.ts";
+import { authorizationPolicySpecSchema } from "./authorization-policy.ts";
+import { checkAuthorizationPolicy } from "./authorization-policy-checks.ts";
 import { checkDestinationRule, destinationRuleSpecSchema } from "./destination-rule.ts";
 import { createReporter, hasErrors, type Reporter } from "./diagnostics.ts";
 import {
@@ -11,8 +13,10 @@ import {
   SUPPORTED_KINDS,
   type SupportedKind,
 } from "./kinds.ts";
+import { checkRequestAuthentication, requestAuthenticationSpecSchema } from "./request-authentication.ts";
 import { DEFAULT_NAMESPACE, documentSchema, readMetadata } from "./resource.ts";
 import { checkService, serviceSpecSchema } from "./service.ts";
+import { checkTelemetry, telemetrySpecSchema } from "./telemetry.ts";
 import { virtualServiceSpecSchema } from "./virtual-service.ts";
 import { checkVirtualService } from "./virtual-service-checks.ts";
 import { checkWorkloadEntry, workloadEntrySpecSchema } from "./workload-entry.ts";
@@ -20,7 +24,7 @@ import { reportZodIssues } from "./zod-issues.ts";
 
 interface KindRules {
   schema: z.ZodType;
-  check(spec: never, report: Reporter): void;
+  check(spec: never, report: Reporter, metadata?: ResourceMetadata): void;
 }
 
 const RULES: Readonly<Record<SupportedKind, KindRules>> = {
@@ -28,6 +32,9 @@ const RULES: Readonly<Record<SupportedKind, KindRules>> = {
   DestinationRule: { schema: destinationRuleSpecSchema, check: checkDestinationRule },
   WorkloadEntry: { schema: workloadEntrySpecSchema, check: checkWorkloadEntry },
   Service: { schema: serviceSpecSchema, check: checkService },
+  AuthorizationPolicy: { schema: authorizationPolicySpecSchema, check: checkAuthorizationPolicy },
+  RequestAuthentication: { schema: requestAuthenticationSpecSchema, check: checkRequestAuthentication },
+  Telemetry: { schema: telemetrySpecSchema, check: checkTelemetry },
 };
 
 /** Result of {@link validateResource}: warnings may accompany a valid resource. */
@@ -85,7 +92,7 @@ export function validateResource(doc: unknown, opts: { index?: number } = {}): V
   if (!spec.success) {
     reportZodIssues(spec.error.issues, rules.schema, ["spec"], report);
   } else {
-    rules.check(spec.data as never, report);
+    rules.check(spec.data as never, report, metadata);
   }
   if (!metadata || !spec.success || hasErrors(report.diagnostics))
     return { ok: false, diagnostics: report.diagnostics };

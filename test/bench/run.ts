@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 import { connectNats } from "../../broker/nats-connection.ts";
 import { startNatsServer } from "../../broker/nats-launcher.ts";
 import { startControlPlane } from "../../control/plane/index.ts";
+import { measureAuthz, renderAuthzResults } from "./authz.ts";
+import { measureCertSigning, renderCertSigning } from "./cert-signing.ts";
 import { type ConvergenceResult, measureConvergence } from "./convergence.ts";
 import { ms, ratio } from "./stats.ts";
 
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
   const nc = await connectNats(nats.url);
   const control = await startControlPlane({ nc, home, admin: { host: "127.0.0.1", port: 0 } });
   const results: ConvergenceResult[] = [];
+  const sections: string[] = [];
   try {
     for (const proxies of sizes) {
       console.log(`convergence: ${proxies} proxies × ${rounds} rounds ...`);
@@ -36,13 +39,17 @@ async function main(): Promise<void> {
       );
       results.push(result);
     }
+    console.log("certificate signing ...");
+    sections.push(renderCertSigning(await measureCertSigning({ natsUrl: nats.url })));
+    console.log("authorization decisions and JWT verification ...");
+    sections.push(renderAuthzResults(await measureAuthz()));
   } finally {
     await control.stop();
     await nc.close();
     await nats.stop();
     await rm(home, { recursive: true, force: true });
   }
-  await writeFile(join(here, "RESULTS.md"), renderResults(results));
+  await writeFile(join(here, "RESULTS.md"), [renderResults(results), ...sections].join("\n"));
   console.log(`wrote ${join(here, "RESULTS.md")}`);
 }
 

@@ -1,5 +1,4 @@
 import type { Endpoint } from "../../control/compile/snapshot.ts";
-import { flaggedResponse, ROUTE_HEADER } from "./response-flags.ts";
 
 /** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1, plus the proxy ones). */
 const HOP_BY_HOP = [
@@ -14,14 +13,24 @@ const HOP_BY_HOP = [
   "upgrade",
 ];
 
-/** One forward: the request, where it goes and under which route. */
+/** One attempt: where it goes, what is sent. */
 export interface UpstreamCall {
-  request: Request;
-  url: URL;
   endpoint: Endpoint;
-  routeOrigin: string;
+  method: string;
+  /** Origin-form target after rewrites: `/path?query`. */
+  path: string;
+  headers: Headers;
+  body: BodyInit | null;
+  /** Gives up when no response headers arrived in time. */
   timeoutMs?: number;
 }
+
+/** How one attempt ended. */
+export type UpstreamAttempt =
+  | { kind: "response"; response: Response }
+  /** fetch failed: workerd does not tell a refused connection from a reset, both count as `UF`. */
+  | { kind: "connect-failure"; message: string }
+  | { kind: "timeout"; message: string };
 
 /** Injected so tests and other runtimes can swap the transport; `fetch` and `crypto.randomUUID` in workerd. */
 export interface UpstreamDeps {
@@ -30,17 +39,17 @@ export interface UpstreamDeps {
 }
 
 /**
- * Forwards the request to one endpoint and streams the answer back with `x-jibe-route`.
- * A connection failure answers 503 `UF`; no response headers within the route timeout, 504 `UT`.
+ * Sends one attempt to an endpoint; resolves when response headers arrived (the body streams
+ * later) or the attempt failed.
  *
  * @example
  * ```ts
- * const res = await forwardToEndpoint({ request, url, endpoint, routeOrigin: route.origin }, deps);
+ * const attempt = await attemptUpstream({ endpoint, method: "GET", path: "/", headers, body: null }, deps);
  * ```
  */
-export async function forwardToEndpoint(call: UpstreamCall, deps: UpstreamDeps): Promise<Response> {
-  const { request, url, endpoint, routeOrigin, timeoutMs } = call;
-  const target = `http://${formatHost(endpoint.address)}:${endpoint.port}${url.pathname}${url.search}`;
+export async function attemptUpstream(call: UpstreamCall, deps: UpstreamDeps): Promise<UpstreamAttempt> {
+  const { endpoint, timeoutMs } = call;
+  const target = `http://${formatHost(endpoint.address)}:${endpoint.port}${call.path}`;
   const abort = new AbortController();
   let timedOut = false;
   // The timeout bounds the wait for response headers; a streaming body is not cut off mid-way.
@@ -51,26 +60,27 @@ export async function forwardToEndpoint(call: UpstreamCall, deps: UpstreamDeps):
           abort.abort();
         }, timeoutMs)
       : undefined;
-  let upstream: Response;
   try {
-    upstream = await deps.fetch(target, {
-      method: request.method,
-      headers: upstreamHeaders(request, url, deps.newRequestId),
-      body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
+    const response = await deps.fetch(target, {
+      method: call.method,
+      headers: call.headers,
+      body: call.method === "GET" || call.method === "HEAD" ? null : call.body,
       redirect: "manual",
       signal: abort.signal,
     });
+    return { kind: "response", response };
   } catch (error) {
-    if (timedOut) {
-      return flaggedResponse(504, "UT", `upstream ${target} timed out after ${timeoutMs} ms`, routeOrigin);
-    }
-    return flaggedResponse(503, "UF", `upstream ${target} failed: ${describe(error)}`, routeOrigin);
+    if (timedOut) return { kind: "timeout", message: `upstream ${target} timed out after ${timeoutMs} ms` };
+    return { kind: "connect-failure", message: `upstream ${target} failed: ${describe(error)}` };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The upstream's answer as the edge's response: hop-by-hop headers removed, body streamed. */
+export function relayUpstream(upstream: Response): Response {
   const headers = new Headers(upstream.headers);
   stripHopByHop(headers);
-  headers.set(ROUTE_HEADER, routeOrigin);
   return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
 }
 

@@ -11,6 +11,7 @@
  * ```
  */
 import { Hono } from "hono";
+import { createEdgeAuthz } from "./edge-authz.ts";
 import type { EdgeEnv, HolderStatus } from "./policy-holder.ts";
 import { type RouteDeps, routeRequest } from "./route-request.ts";
 import { createViewCache, type RoutingView } from "./view-cache.ts";
@@ -29,6 +30,9 @@ const deps: RouteDeps = {
   random: Math.random,
   newRequestId: () => crypto.randomUUID(),
 };
+
+// Per isolate too: compiled authz tables (plain data) and the JWKS key cache.
+const authz = createEdgeAuthz({ fetch: (url, init) => fetch(url, init), now: Date.now });
 
 const app = new Hono<{ Bindings: EdgeEnv }>();
 
@@ -61,7 +65,14 @@ app.get("/__jibe/status", async (c) => {
   });
 });
 
-app.all("*", async (c) => routeRequest(c.req.raw, await currentView(c.env), deps));
+app.all("*", async (c) => {
+  const view = await currentView(c.env);
+  const checked = await authz.check(c.req.raw, view?.snapshot); // 401 bad JWT, 403 RBAC
+  if ("response" in checked) return checked.response;
+  // Mirrored copies outlive the response: the runtime must keep them running.
+  const waitUntil = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+  return routeRequest(checked.request, view, { ...deps, waitUntil });
+});
 
 export default { fetch: app.fetch };
 

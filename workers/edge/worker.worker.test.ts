@@ -182,7 +182,7 @@ describe("edge worker", () => {
     for (let i = 0; i < 5; i++) expect(await servedBy("a")(await edge(host, "/"))).toBe(true);
   });
 
-  it("answers with response flags when it cannot route: NR, UH, UF, UT", async () => {
+  it("answers with response flags when it cannot route: NR, UH, UF (after retries: URX), UT", async () => {
     const { ns, host } = scope();
     const noRoute = await edge(`nothing-${ns}.example.test`, "/");
     expect(noRoute.status).toBe(404);
@@ -211,7 +211,8 @@ describe("edge worker", () => {
     expect(flagOf(uh)).toBe("UH");
     expect(uh.headers.get("x-jibe-route")).toBe(`VirtualService/${ns}/empty#0`);
     const uf = await eventually(hosts.refused, "/", async (r) => r.status !== 404);
-    expect([uf.status, flagOf(uf)]).toEqual([503, "UF"]);
+    // Refused, then retried twice (Istio's default retry policy) before giving up.
+    expect([uf.status, flagOf(uf)]).toEqual([503, "UF,URX"]);
     const ut = await eventually(hosts.slow, "/slow?ms=3000", async (r) => r.status !== 404);
     expect([ut.status, flagOf(ut)]).toEqual([504, "UT"]);
     expect(await servedBy("a")(await edge(hosts.slow, "/slow?ms=10"))).toBe(true);

@@ -9,6 +9,7 @@ import { parseDocuments } from "../../control/model/parse.ts";
 import { validateDocuments } from "../../control/model/validate.ts";
 import { decideRoute, type RequestFacts, type RouteDecision } from "./decide-route.ts";
 import { seededRandom } from "./engine-fixtures.ts";
+import { decideFault } from "./fault.ts";
 import { buildRouteTable, type RouteTable } from "./route-table.ts";
 
 // Behaviour on Istio's own bookinfo samples, read from the shared folder beside the repo (never
@@ -100,32 +101,37 @@ describe("bookinfo samples: routing behaviour", () => {
     for (const [subset, share] of Object.entries(expected)) expect(actual[subset]).toBeCloseTo(share, 1);
   });
 
-  it("virtual-service-ratings-test-abort answers 500 for jason, routes others to v1", () => {
+  it("virtual-service-ratings-test-abort answers 500 (FI) for jason, routes others to v1", () => {
     const { table } = mesh(["destination-rule-all.yaml", "virtual-service-ratings-test-abort.yaml"]);
-    expect(
-      decideRoute(table, get("ratings:9080", "/ratings/0", { "end-user": "jason" }), Math.random),
-    ).toMatchObject({ kind: "direct", status: 500 });
-    expect(subsetOf(decideRoute(table, get("ratings:9080", "/ratings/0"), Math.random))).toBe("v1");
+    const jason = decideRoute(table, get("ratings:9080", "/ratings/0", { "end-user": "jason" }), Math.random);
+    expect(jason.kind === "forward" && decideFault(jason.route.fault, Math.random)).toEqual({
+      abort: { httpStatus: 500 },
+    });
+    const other = decideRoute(table, get("ratings:9080", "/ratings/0"), Math.random);
+    expect(subsetOf(other)).toBe("v1");
+    expect(other.kind === "forward" && decideFault(other.route.fault, Math.random)).toEqual({});
   });
 
-  it("virtual-service-ratings-test-delay routes to v1 and says the delay is not enforced yet", () => {
+  it("virtual-service-ratings-test-delay delays jason by 7 s on the way to v1, nobody else", () => {
     const { table, diagnostics } = mesh([
       "destination-rule-all.yaml",
       "virtual-service-ratings-test-delay.yaml",
     ]);
-    expect(subsetOf(decideRoute(table, get("ratings:9080", "/", { "end-user": "jason" }), Math.random))).toBe(
-      "v1",
-    );
-    expect(diagnostics).toEqual([
-      expect.objectContaining({ code: "JIBE2008", severity: "warning", path: "spec.http[0].fault.delay" }),
-    ]);
+    expect(diagnostics).toEqual([]);
+    const jason = decideRoute(table, get("ratings:9080", "/", { "end-user": "jason" }), Math.random);
+    expect(subsetOf(jason)).toBe("v1");
+    expect(jason.kind === "forward" && decideFault(jason.route.fault, Math.random)).toEqual({
+      delayMs: 7000,
+    });
+    const other = decideRoute(table, get("ratings:9080", "/"), Math.random);
+    expect(other.kind === "forward" && other.route.fault).toBeUndefined();
   });
 
   it("fault-injection-details-v1 aborts every details request with 555", () => {
     const { table } = mesh(["fault-injection-details-v1.yaml"]);
-    expect(decideRoute(table, get("details:9080", "/details/0"), Math.random)).toMatchObject({
-      kind: "direct",
-      status: 555,
+    const d = decideRoute(table, get("details:9080", "/details/0"), Math.random);
+    expect(d.kind === "forward" && decideFault(d.route.fault, Math.random)).toEqual({
+      abort: { httpStatus: 555 },
     });
   });
 

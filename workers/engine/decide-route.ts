@@ -1,5 +1,7 @@
-import type { Cluster, Route } from "../../control/compile/snapshot.ts";
+import type { Cluster, Route, WeightedCluster } from "../../control/compile/snapshot.ts";
+import { applyRedirect } from "./redirect.ts";
 import type { MatchInput } from "./request-match.ts";
+import type { ResponseFlag } from "./response-flags.ts";
 import { authorityPort, type CompiledRoute, findVirtualHost, type RouteTable } from "./route-table.ts";
 
 /** What the engine knows about a request. Header names are lower-case. */
@@ -18,10 +20,16 @@ export interface RequestFacts {
   sourceNamespace?: string;
 }
 
-/** What to do with a request. */
+/**
+ * What to do with a request. `forward` names the destination picked by weight (for its header
+ * policy); `direct` carries a flag when the proxy failed rather than the rule answered; `redirect`
+ * is a ready `Location`. The route's other policies (fault, CORS, rewrite, retries, mirrors) are
+ * applied by the proxy with the helpers beside this file.
+ */
 export type RouteDecision =
-  | { kind: "forward"; cluster: Cluster; route: Route; timeoutMs?: number }
-  | { kind: "direct"; status: number; body?: string; route: Route }
+  | { kind: "forward"; cluster: Cluster; route: Route; timeoutMs?: number; destination?: WeightedCluster }
+  | { kind: "direct"; status: number; body?: string; route: Route; flag?: ResponseFlag }
+  | { kind: "redirect"; status: number; location: string; route: Route }
   | { kind: "noRoute"; reason: string };
 
 /** Body of the fail-closed answer for a route whose chosen cluster does not exist (Envoy's 503 text). */
@@ -31,8 +39,8 @@ export const NO_HEALTHY_UPSTREAM = "no healthy upstream";
  * Decides a request: virtual host by authority, then the first route whose matches hold (OR
  * across match blocks, AND within; no blocks = match all), then a destination by weight using
  * `random()` in [0, 1). A destination whose cluster is not in the snapshot (an unknown subset,
- * port or host: the compiler reported it) answers 503 "no healthy upstream": the route fails
- * closed, as Envoy does for a missing cluster.
+ * port or host: the compiler reported it) answers 503 "no healthy upstream" flagged `NC`: the
+ * route fails closed, as Envoy does for a missing cluster.
  *
  * @example
  * ```ts
@@ -55,13 +63,17 @@ export function decideRoute(table: RouteTable, req: RequestFacts, random: () => 
       return action.body === undefined
         ? { kind: "direct", status: action.status, route }
         : { kind: "direct", status: action.status, body: action.body, route };
+    case "redirect": {
+      const { status, location } = applyRedirect(req, action.redirect);
+      return { kind: "redirect", status, location, route };
+    }
     case "route": {
-      const name = pickWeighted(action.destinations, random);
-      const cluster = name === undefined ? undefined : table.clusters[name];
-      if (!cluster) return { kind: "direct", status: 503, body: NO_HEALTHY_UPSTREAM, route };
+      const destination = pickWeighted(action.destinations, random);
+      const cluster = destination === undefined ? undefined : table.clusters[destination.cluster];
+      if (!cluster) return { kind: "direct", status: 503, body: NO_HEALTHY_UPSTREAM, route, flag: "NC" };
       return action.timeoutMs === undefined
-        ? { kind: "forward", cluster, route }
-        : { kind: "forward", cluster, route, timeoutMs: action.timeoutMs };
+        ? { kind: "forward", cluster, route, destination }
+        : { kind: "forward", cluster, route, destination, timeoutMs: action.timeoutMs };
     }
     default: {
       const _exhaustive: never = action;
@@ -75,18 +87,18 @@ function matches(route: CompiledRoute, input: MatchInput): boolean {
 }
 
 function pickWeighted(
-  destinations: readonly { cluster: string; weight: number }[],
+  destinations: readonly WeightedCluster[],
   random: () => number,
-): string | undefined {
+): WeightedCluster | undefined {
   let total = 0;
   for (const d of destinations) if (d.weight > 0) total += d.weight;
   if (total <= 0) return undefined;
   let point = random() * total;
-  let last: string | undefined;
+  let last: WeightedCluster | undefined;
   for (const d of destinations) {
     if (d.weight <= 0) continue;
-    last = d.cluster;
-    if (point < d.weight) return d.cluster;
+    last = d;
+    if (point < d.weight) return d;
     point -= d.weight;
   }
   return last;

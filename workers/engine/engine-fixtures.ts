@@ -38,13 +38,15 @@ export function request(authority: string, path = "/", extra: Partial<RequestFac
   return { authority, path, method: "GET", scheme: "http", headers: {}, ...extra };
 }
 
-/** The subset (or "" for all endpoints) a forward decision goes to; the status for a direct one. */
+/** The subset (or "" for all endpoints) a forward decision goes to; the status for a direct one (and Location for a redirect). */
 export function target(decision: RouteDecision): string {
   switch (decision.kind) {
     case "forward":
       return decision.cluster.subset ?? "";
     case "direct":
       return `direct ${decision.status}`;
+    case "redirect":
+      return `redirect ${decision.status} ${decision.location}`;
     case "noRoute":
       return "noRoute";
     default: {

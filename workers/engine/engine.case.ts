@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { bookinfoMesh, virtualService } from "../../control/compile/test-resources.ts";
+import { defineActionCases } from "./actions.case.ts";
 import { decideRoute } from "./decide-route.ts";
 import { REVIEWS, request, reviewsMesh, split, subsetRoute, tableFor, target } from "./engine-fixtures.ts";
+import { decideFault } from "./fault.ts";
 import { defineLoadBalancerCases } from "./load-balancer.case.ts";
 import { defineMatchCases } from "./match.case.ts";
 
@@ -116,10 +118,11 @@ export function defineEngineSuite(): void {
         kind: "direct",
         status: 503,
         body: "no healthy upstream",
+        flag: "NC",
       });
     });
 
-    it("answers direct responses and 100% abort faults itself", () => {
+    it("answers direct responses itself; a fault goes with the route for the proxy to draw", () => {
       const table = tableFor([
         ...reviewsMesh({
           hosts: ["reviews"],
@@ -142,10 +145,17 @@ export function defineEngineSuite(): void {
         status: 418,
         body: "short and stout",
       });
-      expect(
-        decideRoute(table, request("reviews", "/", { headers: { "end-user": "jason" } }), Math.random),
-      ).toMatchObject({ kind: "direct", status: 500 });
-      expect(target(decideRoute(table, request("reviews", "/"), Math.random))).toBe("v1");
+      const jason = decideRoute(
+        table,
+        request("reviews", "/", { headers: { "end-user": "jason" } }),
+        Math.random,
+      );
+      expect(jason.kind === "forward" && decideFault(jason.route.fault, Math.random)).toEqual({
+        abort: { httpStatus: 500 },
+      });
+      const other = decideRoute(table, request("reviews", "/"), Math.random);
+      expect(target(other)).toBe("v1");
+      expect(other.kind === "forward" && other.route.fault).toBeUndefined();
     });
 
     it("passes the route timeout on", () => {
@@ -160,4 +170,5 @@ export function defineEngineSuite(): void {
   });
   defineMatchCases();
   defineLoadBalancerCases();
+  defineActionCases();
 }

@@ -5,6 +5,9 @@ import type { AddressInfo } from "node:net";
 export interface AdminSource {
   stats(): object;
   snapshot(): object;
+  /** Prometheus text exposition for `GET /stats/prometheus` (Istio's proxy metrics path). */
+  prometheus?(): Promise<string>;
+  prometheusContentType?: string;
 }
 
 /** A running admin listener. */
@@ -15,7 +18,8 @@ export interface AdminListener {
 
 /**
  * The sidecar's own status endpoint, on a separate port so it never shadows app paths:
- * `GET /ready`, `GET /stats` (sync, compile and request counters), `GET /config_dump` (snapshot).
+ * `GET /ready`, `GET /stats` (sync, compile and request counters), `GET /config_dump` (snapshot),
+ * `GET /stats/prometheus` (Istio metrics, Prometheus text format).
  *
  * @example
  * ```ts
@@ -30,6 +34,14 @@ export async function startAdminListener(
 ): Promise<AdminListener> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
+    if (path === "/stats/prometheus" && req.method === "GET" && source.prometheus) {
+      source.prometheus().then(
+        (text) =>
+          res.writeHead(200, { "content-type": source.prometheusContentType ?? "text/plain" }).end(text),
+        (error: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`${String(error)}\n`),
+      );
+      return;
+    }
     const body =
       path === "/ready"
         ? { ready: true }
@@ -42,7 +54,7 @@ export async function startAdminListener(
     const text =
       status === 200
         ? JSON.stringify(body, null, 2)
-        : JSON.stringify({ error: "try /ready, /stats or /config_dump" });
+        : JSON.stringify({ error: "try /ready, /stats, /stats/prometheus or /config_dump" });
     res.writeHead(status, { "content-type": "application/json" }).end(`${text}\n`);
   });
   await new Promise<void>((resolve, reject) => {

@@ -3,11 +3,14 @@ import { abortOnDownstreamClose } from "./downstream-close.ts";
 import { targetLocalApp } from "./endpoint-selection.ts";
 import { addForwardedHeaders } from "./forwarded-headers.ts";
 import { stripHopByHopHeaders } from "./hop-by-hop.ts";
+import { authorizeInbound, type InboundAuthzDeps } from "./inbound-authz.ts";
 import { catchInternalErrors } from "./internal-error.ts";
 import { type ListenerStats, recordStats } from "./listener-stats.ts";
 import { compose, type Handler } from "./proxy-context.ts";
 import { assignRequestId } from "./request-id.ts";
 import { resolveTarget } from "./request-target.ts";
+import type { SidecarTelemetry } from "./sidecar-telemetry.ts";
+import { recordTelemetry } from "./telemetry-layer.ts";
 import { forwardUpstream } from "./upstream-forward.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
 
@@ -17,8 +20,11 @@ export interface InboundDeps {
   appPort: number;
   pool: UpstreamPool;
   stats: ListenerStats;
+  telemetry: SidecarTelemetry;
   randomUUID: () => string;
   log: Logger;
+  /** RequestAuthentication + AuthorizationPolicy; absent = no inbound policy enforcement. */
+  authz?: InboundAuthzDeps;
 }
 
 /**
@@ -27,7 +33,7 @@ export interface InboundDeps {
  *
  * @example
  * ```ts
- * const handler = createInboundPipeline({ appPort: 9080, pool, stats, randomUUID, log });
+ * const handler = createInboundPipeline({ appPort: 9080, pool, stats, telemetry, randomUUID, log });
  * await startListener({ direction: "inbound", host, port, handler, log });
  * ```
  */
@@ -35,11 +41,13 @@ export function createInboundPipeline(deps: InboundDeps): Handler {
   return compose(
     [
       recordStats(deps.stats), // counts by response flag
+      recordTelemetry(deps.telemetry), // Istio metrics, peer metadata, trace context, access log
       catchInternalErrors(deps.log), // a bug → 500, not a crash
       abortOnDownstreamClose(), // client gone → cancel (DC)
       resolveTarget(), // Host / absolute URI (400 DPE)
       stripHopByHopHeaders(),
       assignRequestId(deps.randomUUID), // x-request-id
+      ...(deps.authz ? [authorizeInbound(deps.authz)] : []), // 401 bad JWT, 403 RBAC
       addForwardedHeaders(), // x-forwarded-*
       targetLocalApp({ address: "127.0.0.1", port: deps.appPort }),
     ],

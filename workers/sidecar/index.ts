@@ -1,7 +1,10 @@
+export type { ResponseFlag } from "../engine/index.ts";
+export { NO_FLAG, RESPONSE_FLAGS_HEADER, ROUTE_HEADER } from "../engine/index.ts";
 export type { ListenerStats } from "./listener-stats.ts";
-export type { ResponseFlag } from "./response-flags.ts";
-export { NO_FLAG, RESPONSE_FLAGS_HEADER, ROUTE_HEADER } from "./response-flags.ts";
 export type { Sidecar, SidecarOptions, SidecarStats } from "./sidecar.ts";
 export { startSidecar } from "./sidecar.ts";
 export type { SidecarEnv } from "./sidecar-env.ts";
 export { parseLabels, readSidecarEnv } from "./sidecar-env.ts";
+export type { SidecarTelemetryOptions } from "./sidecar-telemetry.ts";
+export type { TracingProvider } from "./span-export.ts";
+export { readTelemetryEnv } from "./telemetry-env.ts";

@@ -1,5 +1,5 @@
-import type { Layer } from "./proxy-context.ts";
-import { NO_FLAG } from "./response-flags.ts";
+import { NO_FLAG } from "../engine/index.ts";
+import { type Layer, responseFlagsOf } from "./proxy-context.ts";
 
 /** Request counters of one listener. */
 export interface ListenerStats {
@@ -36,7 +36,7 @@ export function recordStats(stats: ListenerStats): Layer {
     ctx.res.once("close", () => queueMicrotask(count));
     const count = () => {
       stats.inFlight--;
-      const flag = ctx.flag ?? NO_FLAG;
+      const flag = responseFlagsOf(ctx) ?? NO_FLAG;
       stats.byFlag[flag] = (stats.byFlag[flag] ?? 0) + 1;
       const statusClass = ctx.res.headersSent ? `${Math.floor(ctx.res.statusCode / 100)}xx` : "0xx";
       stats.byStatusClass[statusClass] = (stats.byStatusClass[statusClass] ?? 0) + 1;

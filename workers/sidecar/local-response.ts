@@ -1,5 +1,10 @@
-import type { ProxyContext } from "./proxy-context.ts";
-import { RESPONSE_FLAGS_HEADER, type ResponseFlag } from "./response-flags.ts";
+import {
+  applyHeaderPolicies,
+  RESPONSE_FLAGS_HEADER,
+  type ResponseFlag,
+  recordHeaderEditor,
+} from "../engine/index.ts";
+import { type ProxyContext, responseFlagsOf } from "./proxy-context.ts";
 
 /**
  * Answers a request from the proxy itself (errors, direct responses). If the upstream response has
@@ -16,6 +21,8 @@ export function respondLocally(
   status: number,
   flag: ResponseFlag | undefined,
   body: string,
+  /** Headers of this answer (e.g. `location`, `grpc-status`); they win over the defaults. */
+  extraHeaders: Record<string, string> = {},
 ): void {
   if (flag) ctx.flag = flag;
   const { res } = ctx;
@@ -23,15 +30,18 @@ export function respondLocally(
     res.destroy();
     return;
   }
-  const headers: Record<string, string | number> = { ...ctx.responseHeaders };
-  if (flag) headers[RESPONSE_FLAGS_HEADER] = flag;
+  const headers: Record<string, string | number | string[]> = { ...ctx.responseHeaders };
+  const flags = responseFlagsOf(ctx);
+  if (flags) headers[RESPONSE_FLAGS_HEADER] = flags;
+  applyHeaderPolicies(recordHeaderEditor(headers), ctx.responseHeaderPolicies ?? [], "response");
   // 1xx, 204 and 304 responses cannot carry a body (or a Content-Length, for 1xx and 204).
   if (status < 200 || status === 204 || status === 304) {
-    res.writeHead(status, headers).end();
+    res.writeHead(status, { ...headers, ...extraHeaders }).end();
     return;
   }
   const text = body.length > 0 && !body.endsWith("\n") ? `${body}\n` : body;
   headers["content-type"] = "text/plain; charset=utf-8";
+  Object.assign(headers, extraHeaders);
   headers["content-length"] = Buffer.byteLength(text);
   res.writeHead(status, headers);
   res.end(ctx.req.method === "HEAD" ? undefined : text);

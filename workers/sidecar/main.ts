@@ -12,6 +12,7 @@ import { connectNats } from "../../broker/nats-connection.ts";
 import { loadTrustJwks } from "../../broker/signing-key-file.ts";
 import { startSidecar } from "./sidecar.ts";
 import { readSidecarEnv } from "./sidecar-env.ts";
+import { readTelemetryEnv } from "./telemetry-env.ts";
 
 async function main(): Promise<void> {
   const home = process.env.JIBE_HOME ?? join(homedir(), ".jibe");
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     outboundPort: env.outboundPort,
     host: env.host,
     adminPort: env.adminPort,
+    telemetry: readTelemetryEnv(process.env),
   });
 
   let stopping = false;

@@ -1,20 +1,27 @@
 import type { Logger } from "../../broker/logger.ts";
 import type { ProxyIdentity } from "../../control/compile/snapshot.ts";
 import type { LoadBalancerState } from "../engine/index.ts";
+import { applyCorsPolicy } from "./cors-policy.ts";
 import { abortOnDownstreamClose } from "./downstream-close.ts";
-import { selectEndpoint } from "./endpoint-selection.ts";
+import { injectFaults } from "./fault-injection.ts";
 import { addForwardedHeaders } from "./forwarded-headers.ts";
+import { applyRequestHeaderPolicies } from "./header-policies.ts";
 import { stripHopByHopHeaders } from "./hop-by-hop.ts";
 import { catchInternalErrors } from "./internal-error.ts";
 import { type ListenerStats, recordStats } from "./listener-stats.ts";
 import { compose, type Handler } from "./proxy-context.ts";
 import { assignRequestId } from "./request-id.ts";
+import { mirrorRequests } from "./request-mirror.ts";
+import { rewriteUpstreamTarget } from "./request-rewrite.ts";
 import { resolveTarget } from "./request-target.ts";
+import { answerWithoutUpstream } from "./route-answer.ts";
 import { routeRequest } from "./route-decision.ts";
 import type { RouteSource } from "./route-policy.ts";
 import { applyRouteTimeout } from "./route-timeout.ts";
-import { forwardUpstream } from "./upstream-forward.ts";
+import type { SidecarTelemetry } from "./sidecar-telemetry.ts";
+import { recordTelemetry } from "./telemetry-layer.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
+import { forwardWithRetries } from "./upstream-retry.ts";
 
 /** What the outbound pipeline needs. */
 export interface OutboundDeps {
@@ -23,6 +30,7 @@ export interface OutboundDeps {
   lb: LoadBalancerState;
   pool: UpstreamPool;
   stats: ListenerStats;
+  telemetry: SidecarTelemetry;
   random: () => number;
   randomUUID: () => string;
   log: Logger;
@@ -35,7 +43,7 @@ export interface OutboundDeps {
  *
  * @example
  * ```ts
- * const handler = createOutboundPipeline({ proxy, routes, lb, pool, stats, random, randomUUID, log });
+ * const handler = createOutboundPipeline({ proxy, routes, lb, pool, stats, telemetry, random, randomUUID, log });
  * await startListener({ direction: "outbound", host, port, handler, log });
  * ```
  */
@@ -43,16 +51,22 @@ export function createOutboundPipeline(deps: OutboundDeps): Handler {
   return compose(
     [
       recordStats(deps.stats), // counts by response flag
+      recordTelemetry(deps.telemetry), // Istio metrics, peer metadata, trace context, access log
       catchInternalErrors(deps.log), // a bug → 500, not a crash
       abortOnDownstreamClose(), // client gone → cancel (DC)
       resolveTarget(), // Host / absolute URI (400 DPE)
       stripHopByHopHeaders(),
       assignRequestId(deps.randomUUID), // x-request-id
       addForwardedHeaders(), // x-forwarded-*
-      routeRequest({ routes: deps.routes, proxy: deps.proxy, random: deps.random }), // 404 NR, direct
-      selectEndpoint(deps.lb, deps.random), // 503 UH
-      applyRouteTimeout(), // 504 UT
+      routeRequest({ routes: deps.routes, proxy: deps.proxy, random: deps.random }), // 404 NR
+      applyCorsPolicy(), // preflights answered, access-control-* added
+      injectFaults(deps.random), // DI delay, FI abort
+      answerWithoutUpstream(), // redirects, direct responses, 503 NC
+      rewriteUpstreamTarget(), // path / Host rewrite
+      applyRequestHeaderPolicies(), // headers set / add / remove
+      applyRouteTimeout(), // 504 UT over all attempts
+      mirrorRequests({ pool: deps.pool, lb: deps.lb, random: deps.random, log: deps.log }), // copies
     ],
-    forwardUpstream(deps.pool), // 503 UF / UC, streaming
+    forwardWithRetries({ pool: deps.pool, lb: deps.lb, random: deps.random }), // 503 UH / UF / UC, URX
   );
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { Cluster, Route } from "../../control/compile/snapshot.ts";
-import type { ResponseFlag } from "./response-flags.ts";
+import type { Cluster, HeaderPolicy, Route, WeightedCluster } from "../../control/compile/snapshot.ts";
+import { formatResponseFlags, type ResponseFlag, type RouteDecision } from "../engine/index.ts";
 
 /** Which listener a request came in on: `outbound` (app → mesh) or `inbound` (mesh → app). */
 export type Direction = "inbound" | "outbound";
@@ -36,12 +36,45 @@ export interface ProxyContext {
   upstreamHeaders: OutgoingHttpHeaders;
   /** Headers added to whatever response goes back downstream, proxied or generated locally. */
   responseHeaders: Record<string, string>;
+  /** Called with the upstream response before it is relayed; a hook may read it and remove headers. */
+  readonly upstreamResponseHooks: Array<(response: IncomingMessage) => void>;
   route?: Route;
+  /** The engine's decision for a routed (outbound) request. */
+  decision?: Exclude<RouteDecision, { kind: "noRoute" }>;
   cluster?: Cluster;
+  /** The weighted destination the request was routed to (its header policy applies). */
+  destination?: WeightedCluster;
+  /** Clusters of the route table that routed the request (mirrors look theirs up here). */
+  clusters?: Readonly<Record<string, Cluster>>;
   endpoint?: UpstreamAddress;
   timeoutMs?: number;
   /** Set when the proxy itself failed or answered the request (Envoy-style response flag). */
   flag?: ResponseFlag;
+  /** Flags noted besides `flag` (`DI` a fault delayed it, `URX` retries ran out); reported together. */
+  extraFlags?: ResponseFlag[];
+  /** The route's response header policies, applied to proxied and locally generated answers alike. */
+  responseHeaderPolicies?: HeaderPolicy[];
+  /** The request body, once read into memory (retries and mirrors resend it). */
+  body?: Buffer;
+}
+
+/** Notes a flag besides the main one (`DI`, `URX`). */
+export function addFlag(ctx: ProxyContext, flag: ResponseFlag): void {
+  if (ctx.extraFlags) ctx.extraFlags.push(flag);
+  else ctx.extraFlags = [flag];
+}
+
+/**
+ * Every flag of a request in Envoy's format (`UF,URX`), or undefined when the proxy flagged nothing.
+ *
+ * @example
+ * ```ts
+ * responseFlagsOf({ ...ctx, flag: "UF", extraFlags: ["URX"] }); // "UF,URX"
+ * ```
+ */
+export function responseFlagsOf(ctx: Pick<ProxyContext, "flag" | "extraFlags">): string | undefined {
+  const flags = formatResponseFlags([...(ctx.flag ? [ctx.flag] : []), ...(ctx.extraFlags ?? [])]);
+  return flags === "" ? undefined : flags;
 }
 
 /** Handles a request; resolves once the handler has taken responsibility for the response. */
@@ -74,5 +107,6 @@ export function createContext(direction: Direction, req: IncomingMessage, res: S
     scheme: "http",
     upstreamHeaders: { ...req.headers },
     responseHeaders: {},
+    upstreamResponseHooks: [],
   };
 }

@@ -1,14 +1,15 @@
 import type { ProxyIdentity } from "../../control/compile/snapshot.ts";
-import { decideRoute, type RequestFacts } from "../engine/index.ts";
+import { decideRoute, headerPoliciesFor, type RequestFacts, ROUTE_HEADER } from "../engine/index.ts";
 import { respondLocally } from "./local-response.ts";
 import type { Layer, ProxyContext } from "./proxy-context.ts";
-import { ROUTE_HEADER } from "./response-flags.ts";
 import type { RouteSource } from "./route-policy.ts";
 
 /**
  * Decides where an outbound request goes with the engine, against the route table current when the
- * request arrived (a policy update mid-request does not move it). No route → 404 `NR`; a direct
- * response is answered here; a forward sets `ctx.route`, `ctx.cluster` and `ctx.timeoutMs`.
+ * request arrived (a policy update mid-request does not move it). No route → 404 `NR`; otherwise
+ * it records the decision (`ctx.decision`, `ctx.route`; for a forward also `ctx.cluster`,
+ * `ctx.destination`, `ctx.timeoutMs`) and the route's response header policies, and the later
+ * layers act on it (CORS, faults, then direct answers and redirects in `route-answer.ts`).
  * Every routed response carries {@link ROUTE_HEADER} naming the route that decided.
  *
  * @example
@@ -24,26 +25,22 @@ export function routeRequest(deps: {
   return (next) => async (ctx) => {
     const { table } = deps.routes.current();
     const decision = decideRoute(table, requestFacts(ctx, deps.proxy), deps.random);
-    switch (decision.kind) {
-      case "noRoute":
-        respondLocally(ctx, 404, "NR", `no route to "${ctx.authority}": ${decision.reason}`);
-        return;
-      case "direct":
-        ctx.route = decision.route;
-        ctx.responseHeaders[ROUTE_HEADER] = decision.route.origin;
-        respondLocally(ctx, decision.status, undefined, decision.body ?? "");
-        return;
-      case "forward":
-        ctx.route = decision.route;
-        ctx.cluster = decision.cluster;
-        ctx.timeoutMs = decision.timeoutMs;
-        ctx.responseHeaders[ROUTE_HEADER] = decision.route.origin;
-        return next(ctx);
-      default: {
-        const unknown: never = decision;
-        throw new Error(`unhandled route decision ${JSON.stringify(unknown)}`);
-      }
+    if (decision.kind === "noRoute") {
+      respondLocally(ctx, 404, "NR", `no route to "${ctx.authority}": ${decision.reason}`);
+      return;
     }
+    ctx.decision = decision;
+    ctx.route = decision.route;
+    ctx.responseHeaders[ROUTE_HEADER] = decision.route.origin;
+    if (decision.kind === "forward") {
+      ctx.cluster = decision.cluster;
+      ctx.destination = decision.destination;
+      ctx.timeoutMs = decision.timeoutMs;
+      ctx.clusters = table.clusters;
+    }
+    const policies = headerPoliciesFor(decision.route, ctx.destination);
+    if (policies.length > 0) ctx.responseHeaderPolicies = policies;
+    return next(ctx);
   };
 }
 

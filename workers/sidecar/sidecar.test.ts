@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigner, generateSigningKey, signEvent } from "../../broker/envelope.ts";
 import { silentLogger } from "../../broker/logger.ts";
 import { subjectFor } from "../../broker/subjects.ts";
-import { RESPONSE_FLAGS_HEADER, ROUTE_HEADER } from "./response-flags.ts";
+import { RESPONSE_FLAGS_HEADER, ROUTE_HEADER } from "../engine/index.ts";
 import { type Sidecar, startSidecar } from "./sidecar.ts";
 import {
   type Answer,
@@ -338,10 +338,10 @@ describe("sidecar error responses carry a response flag", () => {
     expect(answer.headers[ROUTE_HEADER]).toMatch(/ratings/);
   });
 
-  it("503 UF when the endpoint refuses connections", async () => {
+  it("503 UF when the endpoint refuses connections, after Istio's default 2 retries (URX)", async () => {
     const answer = await outbound("gone:9080", "/");
     expect(answer.status).toBe(503);
-    expect(answer.headers[RESPONSE_FLAGS_HEADER]).toBe("UF");
+    expect(answer.headers[RESPONSE_FLAGS_HEADER]).toBe("UF,URX");
   });
 
   it("503 UC when the upstream resets the connection", async () => {
@@ -381,7 +381,7 @@ describe("sidecar error responses carry a response flag", () => {
     const { outbound: counters, sync } = client.stats();
     expect(counters.byFlag.NR).toBeGreaterThanOrEqual(1);
     expect(counters.byFlag.UH).toBeGreaterThanOrEqual(1);
-    expect(counters.byFlag.UF).toBeGreaterThanOrEqual(1);
+    expect(counters.byFlag["UF,URX"]).toBeGreaterThanOrEqual(1);
     expect(counters.byFlag.UT).toBeGreaterThanOrEqual(1);
     expect(counters.byFlag["-"]).toBeGreaterThan(50);
     expect(counters.inFlight).toBe(0);

@@ -7,10 +7,12 @@ import type { ProxyIdentity, Snapshot } from "../../control/compile/snapshot.ts"
 import { createLoadBalancerState } from "../engine/index.ts";
 import { startAdminListener } from "./admin.ts";
 import { createInboundPipeline } from "./inbound.ts";
+import { createInboundAuthz, type InboundAuthzStats } from "./inbound-authz.ts";
 import { type Listener, startListener } from "./listener.ts";
 import { createListenerStats, type ListenerStats } from "./listener-stats.ts";
 import { createOutboundPipeline } from "./outbound.ts";
 import { type CompileStats, type RouteGeneration, startRoutePolicy } from "./route-policy.ts";
+import { createSidecarTelemetry, type SidecarTelemetryOptions } from "./sidecar-telemetry.ts";
 import { createUpstreamPool, type UpstreamPoolOptions } from "./upstream-pool.ts";
 
 /** Options of {@link startSidecar}. */
@@ -36,6 +38,13 @@ export interface SidecarOptions {
   log?: Logger;
   /** Randomness for weighted routes and load balancing; default Math.random. */
   random?: () => number;
+  /** Metrics, tracing and access-log settings (mesh defaults; Telemetry resources refine them). */
+  telemetry?: SidecarTelemetryOptions;
+  /** Fetches remote JWKS for RequestAuthentication `jwksUri`; default global fetch. */
+  jwksFetch?: (
+    url: string,
+    init: { signal: AbortSignal; headers: Record<string, string> },
+  ) => Promise<Response>;
 }
 
 /** Everything the sidecar counts, as shown by `stats()` and `/stats`. */
@@ -51,6 +60,10 @@ export interface SidecarStats {
   outbound: ListenerStats;
   /** Endpoints with an open keep-alive pool. */
   upstreamPools: number;
+  /** Live Prometheus series per Istio metric. */
+  metricSeries: Record<string, number>;
+  /** Inbound request authentication and authorization counters (403 `RBAC` also count in `inbound.byFlag`). */
+  authz: InboundAuthzStats;
 }
 
 /** A running sidecar. */
@@ -62,6 +75,10 @@ export interface Sidecar {
   /** The compiled policy currently routing new requests. */
   snapshot(): Snapshot;
   stats(): SidecarStats;
+  /** Istio metrics in the Prometheus text format (also `GET /stats/prometheus` on the admin port). */
+  metrics(): Promise<string>;
+  /** Sends spans still waiting in the export batch. */
+  flushSpans(): Promise<void>;
   /** Stops listening, drains in-flight requests, stops policy sync. */
   stop(): Promise<void>;
 }
@@ -106,6 +123,16 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       meshPool.destroy();
       appPool.destroy();
     });
+    const telemetry = createSidecarTelemetry(
+      {
+        proxy: options.proxy,
+        resources: () => policy.sync.state.resources,
+        snapshot: () => policy.current().snapshot,
+        log,
+      },
+      options.telemetry,
+    );
+    cleanups.push(() => telemetry.stop());
     const drainMs = options.drainTimeoutMs ?? 10_000;
     const listeners: Listener[] = [];
     cleanups.push(async () => {
@@ -123,12 +150,19 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         lb: createLoadBalancerState(),
         pool: meshPool,
         stats: stats.outbound,
+        telemetry,
         random,
         randomUUID,
         log,
       }),
     });
     listeners.push(outbound);
+    const authz = createInboundAuthz({
+      snapshot: () => policy.current().snapshot,
+      appPort: options.appPort,
+      log,
+      ...(options.jwksFetch ? { fetch: options.jwksFetch } : {}),
+    });
     const inbound = await startListener({
       direction: "inbound",
       host,
@@ -138,8 +172,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         appPort: options.appPort,
         pool: appPool,
         stats: stats.inbound,
+        telemetry,
         randomUUID,
         log,
+        authz,
       }),
     });
     listeners.push(inbound);
@@ -155,13 +191,24 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         inbound: stats.inbound,
         outbound: stats.outbound,
         upstreamPools: meshPool.size,
+        metricSeries: telemetry.seriesCount(),
+        authz: authz.report(),
       };
     };
     const snapshot = () => policy.current().snapshot;
 
     let adminPort: number | undefined;
     if (options.adminPort !== undefined) {
-      const admin = await startAdminListener({ stats: sidecarStats, snapshot }, host, options.adminPort);
+      const admin = await startAdminListener(
+        {
+          stats: sidecarStats,
+          snapshot,
+          prometheus: () => telemetry.metricsText(),
+          prometheusContentType: telemetry.metricsContentType,
+        },
+        host,
+        options.adminPort,
+      );
       cleanups.push(() => admin.close());
       adminPort = admin.port;
     }
@@ -177,6 +224,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       adminPort,
       snapshot,
       stats: sidecarStats,
+      metrics: () => telemetry.metricsText(),
+      flushSpans: () => telemetry.flushSpans(),
       stop: () => {
         stopping ??= cleanup();
         return stopping;

@@ -50,6 +50,12 @@ async function sampleYaml(file: string): Promise<object[]> {
   return parseAllDocuments(text).map((doc) => doc.toJSON() as object);
 }
 
+/** Istio's own bookinfo samples, from the shared conformance folder beside the repository. */
+async function conformanceYaml(file: string): Promise<object[]> {
+  const docs = await sampleYaml(`../../../../shared/conformance/istio-samples/bookinfo/networking/${file}`);
+  return docs.filter((doc) => doc !== null); // a trailing "---" is an empty document
+}
+
 async function applyEverywhere(...documents: object[]): Promise<void> {
   const revision = await mesh.apply(...documents);
   const all = [ingress, ...sidecars.values()];
@@ -133,10 +139,52 @@ describe("bookinfo behind sidecars", () => {
     expect((await page()).reviews.version).toBe("v1");
   });
 
+  it("virtual-service-ratings-test-abort: jason's ratings call answers 500 (FI), others see reviews v1", async () => {
+    await applyEverywhere(
+      ...(await conformanceYaml("virtual-service-all-v1.yaml")),
+      ...(await conformanceYaml("virtual-service-reviews-test-v2.yaml")),
+      ...(await conformanceYaml("virtual-service-ratings-test-abort.yaml")),
+    );
+    const { reviews } = await page({ "end-user": "jason" });
+    expect(reviews.version).toBe("v2");
+    expect(reviews.ratings).toMatchObject({ error: "ratings unavailable", status: 500, flags: "FI" });
+    const other = await page();
+    expect(other.reviews.version).toBe("v1");
+  });
+
+  it("virtual-service-ratings-test-delay (0.3 s here instead of 7 s) delays only jason's ratings call", async () => {
+    const [delay] = await conformanceYaml("virtual-service-ratings-test-delay.yaml");
+    const short = JSON.parse(
+      JSON.stringify(delay).replace('"fixedDelay":"7s"', '"fixedDelay":"0.3s"'),
+    ) as object;
+    expect(JSON.stringify(short)).toContain('"0.3s"');
+    await applyEverywhere(short);
+    let started = performance.now();
+    const { reviews } = await page({ "end-user": "jason" });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(reviews.ratings).toMatchObject({ service: "ratings" });
+    started = performance.now();
+    await page();
+    expect(performance.now() - started).toBeLessThan(290);
+  });
+
+  it("fault-injection-details-v1 aborts every details call with 555 (FI); the page degrades", async () => {
+    await applyEverywhere(...(await conformanceYaml("fault-injection-details-v1.yaml")));
+    const { details } = (await page()) as Page & { details: { status?: number; flags?: string } };
+    expect(details).toMatchObject({ error: "details unavailable", status: 555, flags: "FI" });
+    // Back to the routing the tests below expect.
+    await applyEverywhere(
+      ...(await conformanceYaml("virtual-service-all-v1.yaml")),
+      ...(await sampleYaml("reviews-jason-v2.yaml")),
+    );
+    expect((await page()).details.service).toBe("details");
+  });
+
   it("a ratings outage degrades the page (flag shown) instead of failing it", async () => {
     await sidecars.get("ratings-v1")?.stop();
     const { reviews } = await page({ "end-user": "jason" });
     expect(reviews.version).toBe("v2");
-    expect(reviews.ratings).toMatchObject({ error: "ratings unavailable", flags: "UF" });
+    // Refused connections, retried twice (Istio's default retry policy) before giving up.
+    expect(reviews.ratings).toMatchObject({ error: "ratings unavailable", flags: "UF,URX" });
   });
 });
