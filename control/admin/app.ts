@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { applyRoutes } from "./apply-routes.ts";
 import { requireBearerToken } from "./auth.ts";
+import { authzRoutes } from "./authz-routes.ts";
 import { eventRoutes } from "./event-routes.ts";
 import { AdminHttpError, body, errorResponse } from "./http-errors.ts";
 import { resourceRoutes } from "./resource-routes.ts";
@@ -38,6 +39,10 @@ export function createAdminApp(opts: AdminAppOptions): Hono {
     )
     .route("/", applyRoutes(opts.plane))
     .route("/", resourceRoutes(opts.plane))
+    .route(
+      "/",
+      authzRoutes(opts.plane, { fetch: opts.fetch ?? ((url, init) => fetch(url, init)), now: Date.now }),
+    )
     .route("/", eventRoutes(opts.events, { heartbeatMs: opts.heartbeatMs ?? 15_000, ...logOpt(opts) }))
     .get("/trust", (c) => c.json(opts.trustJwks));
 

@@ -2,6 +2,7 @@ import type { JWK } from "jose";
 import type { EventFilter } from "../../broker/event-subscriber.ts";
 import type { MeshEvent } from "../../broker/events.ts";
 import type { Logger } from "../../broker/logger.ts";
+import type { JwksCacheDeps } from "../../workers/engine/jwks-cache.ts";
 import type { ControlPlane } from "../plane/types.ts";
 
 /**
@@ -52,4 +53,6 @@ export interface AdminAppOptions {
   maxBodyBytes?: number;
   /** Interval of SSE heartbeat comments. Default 15 s. */
   heartbeatMs?: number;
+  /** Fetches remote JWKS for `POST /authz/check` with a JWT; default: global `fetch`. */
+  fetch?: JwksCacheDeps["fetch"];
 }

@@ -1,6 +1,7 @@
 import type { JWK } from "jose";
 import { JibeError } from "../../broker/errors.ts";
 import type { ResourceRef } from "../../broker/events.ts";
+import type { AuthzCheckBody, AuthzCheckResult } from "../admin/authz-check.ts";
 import type { AdminErrorCode, ErrorBody } from "../admin/http-errors.ts";
 import type { EventFilter, StreamedEvent } from "../admin/types.ts";
 import type { Diagnostic } from "../compile/snapshot.ts";
@@ -37,6 +38,8 @@ export interface AdminClient {
   delete(ref: ResourceRef): Promise<ApplyResult>;
   history(ref: ResourceRef): Promise<HistoryItem[]>;
   trust(): Promise<{ keys: JWK[] }>;
+  /** "May A call B with this request?", decided from the current policy (`POST /api/v1/authz/check`). */
+  authzCheck(check: AuthzCheckBody): Promise<AuthzCheckResult>;
   /** Verified bus events as they happen. Ends when `signal` aborts; throws when the stream breaks. */
   watch(
     filter?: EventFilter,
@@ -122,6 +125,12 @@ export function createAdminClient(opts: AdminClientOptions): AdminClient {
     delete: (ref) => json(resourcePath(ref), { method: "DELETE" }),
     history: async (ref) => (await json<{ items: HistoryItem[] }>(`${resourcePath(ref)}/history`)).items,
     trust: () => json("/api/v1/trust"),
+    authzCheck: (check) =>
+      json("/api/v1/authz/check", {
+        method: "POST",
+        body: JSON.stringify(check),
+        headers: { "content-type": "application/json" },
+      }),
     async *watch(filter = {}, watchOpts = {}) {
       const { signal } = watchOpts;
       let response: Response;

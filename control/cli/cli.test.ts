@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../test/support/wait-for.ts";
+import { ISTIO_AUTHZ_EXAMPLES, jwtExample, SLEEP_FOO } from "../admin/authz-test-policies.ts";
 import {
   type AdminFixture,
   ONE_BAD_OF_THREE,
@@ -223,5 +224,86 @@ describe("jibe CLI without (the right) control plane", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/missing required argument 'kind'/);
     expect((await jibe(["apply"])).stderr).toMatch(/no input: give -f FILE/);
+  });
+});
+
+describe("jibe authz check: may A call B?", () => {
+  let goodToken = "";
+  beforeAll(async () => {
+    const jwt = await jwtExample();
+    goodToken = jwt.goodToken;
+    const run = await jibe(["apply", "-f", "-"], { stdin: `${ISTIO_AUTHZ_EXAMPLES}---\n${jwt.policy}` });
+    expect(run.code, run.stderr).toBe(0);
+  });
+  const httpbin = (ns: string) => ["authz", "check", "--to-workload", "app=httpbin,version=v1", "-n", ns];
+
+  it("exit 0 and the ALLOW policy and rule that decided", async () => {
+    const run = await jibe([
+      ...httpbin("foo"),
+      "--from-principal",
+      SLEEP_FOO,
+      "--method",
+      "GET",
+      "--path",
+      "/ip",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^ALLOW \(/);
+    expect(run.stdout).toContain(
+      "decided by: AuthorizationPolicy/foo/httpbin-viewer rule 0: an ALLOW policy matched\n",
+    );
+  });
+
+  it("exit 3 when denied by default (allow-nothing) and when a DENY wins over ALLOW-all", async () => {
+    const nothing = await jibe([...httpbin("foo"), "--method", "POST"]);
+    expect(nothing.code, nothing.stderr).toBe(3);
+    expect(nothing.stdout).toMatch(
+      /^DENY \(403 RBAC: access denied\)\ndecided by: ALLOW policies apply and none matched\n/,
+    );
+    const deny = await jibe([...httpbin("bar"), "--path", "/ip"]);
+    expect(deny.code).toBe(3);
+    expect(deny.stdout).toContain(
+      "decided by: AuthorizationPolicy/bar/deny-method-get rule 0: a DENY policy matched\n",
+    );
+    const shadow = await jibe([
+      "authz",
+      "check",
+      "--to-workload",
+      "app=ratings",
+      "-n",
+      "bar",
+      "--path",
+      "/admin/x",
+    ]);
+    expect(shadow.code, shadow.stderr).toBe(0);
+    expect(shadow.stdout).toContain(
+      "dry-run: would DENY (AuthorizationPolicy/bar/dry-run-deny-admin rule 0: a DENY policy matched)\n",
+    );
+    const admin = await jibe([...httpbin("bar"), "--header", "x-token=admin", "-o", "json"]);
+    expect(admin.code, admin.stderr).toBe(0);
+    expect(JSON.parse(admin.stdout)).toMatchObject({
+      allowed: true,
+      match: { policy: "AuthorizationPolicy/bar/allow-all", rule: 0 },
+    });
+  });
+
+  it("verifies --jwt, or takes --claims as verified", async () => {
+    const jwt = await jibe([...httpbin("jwt"), "--jwt", goodToken]);
+    expect(jwt.code, jwt.stdout + jwt.stderr).toBe(0);
+    expect(jwt.stdout).toContain("request principal: testing@secure.istio.io/testing@secure.istio.io\n");
+    const bad = await jibe([...httpbin("jwt"), "--jwt", "not-a-jwt"]);
+    expect(bad.code).toBe(3);
+    expect(bad.stdout).toMatch(/^DENY \(401 .*\)\ndecided by: RequestAuthentication: the JWT was rejected: /);
+    const claims = await jibe([...httpbin("jwt"), "--claims", '{"iss":"other","sub":"x"}']);
+    expect(claims.code).toBe(3);
+  });
+
+  it("usage errors exit 1 with the fix", async () => {
+    const noTarget = await jibe(["authz", "check"]);
+    expect(noTarget).toMatchObject({ code: 1 });
+    expect(noTarget.stderr).toMatch(/^error: --to-workload is required/);
+    const badLabels = await jibe(["authz", "check", "--to-workload", "httpbin"]);
+    expect(badLabels.stderr).toMatch(/--to-workload "httpbin" is not name=value/);
+    expect((await jibe(["authz", "explain"])).stderr).toMatch(/unknown authz action "explain"/);
   });
 });

@@ -50,6 +50,26 @@ export async function readResourceFiles(files: readonly string[], io: CliIo): Pr
   return out;
 }
 
+/** One diagnostic and the file it came from. */
+export interface FileProblem {
+  file: string;
+  diagnostic: Diagnostic;
+}
+
+/**
+ * Every diagnostic of the files in order, each with its file, and how many of them are errors
+ * (`apply` refuses and `validate` fails when there is any).
+ *
+ * @example
+ * ```ts
+ * const { problems, errors } = problemsOf(await readResourceFiles(["vs.yaml"], io));
+ * ```
+ */
+export function problemsOf(files: readonly ResourceFile[]): { problems: FileProblem[]; errors: number } {
+  const problems = files.flatMap((f) => f.diagnostics.map((diagnostic) => ({ file: f.file, diagnostic })));
+  return { problems, errors: problems.filter((p) => p.diagnostic.severity === "error").length };
+}
+
 /** The refs named by raw documents (for `delete -f`: a document need not be valid to be deleted). */
 export function refsOfDocuments(file: ResourceFile): ResourceRef[] {
   return file.documents.map((doc, index) => {

@@ -31,6 +31,11 @@ export function formatDeleteLine(result: ApplyResult): string {
   return `${resourceTypeName(result.ref.kind, result.apiVersion)} "${result.ref.name}" deleted`;
 }
 
+/** `1 error`, `2 errors`. */
+export function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
 /** `FILE: Kind/ns/name: spec.path: message` (parts that are empty are left out). */
 export function formatDiagnostic(diagnostic: Diagnostic, file?: string): string {
   const severity = diagnostic.severity === "warning" ? "warning: " : "";

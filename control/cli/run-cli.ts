@@ -3,6 +3,7 @@ import { isJibeError } from "../../broker/errors.ts";
 import { AdminApiError, AdminUnreachableError, createAdminClient } from "./admin-client.ts";
 import type { CliIo, CommandContext, CommandSpec, OptionSpec } from "./command.ts";
 import { applyCommand } from "./commands/apply.ts";
+import { authzCommand } from "./commands/authz.ts";
 import { deleteCommand } from "./commands/delete.ts";
 import { getCommand } from "./commands/get.ts";
 import { historyCommand } from "./commands/history.ts";
@@ -21,6 +22,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   validateCommand,
   historyCommand,
   watchCommand,
+  authzCommand,
   upCommand,
 ];
 

@@ -3,11 +3,13 @@ import { type ConfigStore, openConfigStore } from "../../broker/config-store.ts"
 import { type Signer, signStoredResource } from "../../broker/envelope.ts";
 import { createEventPublisher, type EventPublisher } from "../../broker/event-publisher.ts";
 import type { ResourceRef, StoredResource } from "../../broker/events.ts";
+import { validateResource } from "../../control/model/validate.ts";
 
 /**
  * What the control plane does to the bus, without the control plane: store the signed resource
- * (getting its revision), then publish the signed event carrying that revision. For broker tests
- * that need a realistic writer against a real nats-server.
+ * (getting its revision), then publish the signed event carrying that revision. For tests that need a
+ * realistic writer against a real nats-server: broker tests, the sidecar's test mesh, and the edge
+ * worker's tests (no `node:*` imports, so it runs in workerd too).
  *
  * @example
  * ```ts
@@ -50,6 +52,25 @@ export async function createMeshWriter(
       return revision;
     },
   };
+}
+
+/**
+ * Validates a test document as the control plane would and returns the resource to write; throws
+ * naming every field error (a test resource must be valid).
+ *
+ * @example
+ * ```ts
+ * await writer.apply(validTestResource({ apiVersion: "v1", kind: "Service", metadata: { name: "echo" }, spec }));
+ * ```
+ */
+export function validTestResource(document: object, index = 0): StoredResource {
+  const result = validateResource(document, { index });
+  if (!result.ok) {
+    throw new Error(
+      `test resource ${index} is invalid: ${result.diagnostics.map((d) => `${d.path}: ${d.message}`).join("; ")}`,
+    );
+  }
+  return result.resource;
 }
 
 /** A minimal VirtualService, for tests that need some resource. */

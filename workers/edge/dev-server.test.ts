@@ -6,12 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openConfigStore } from "../../broker/config-store.ts";
-import { createSigner, generateSigningKey, type Signer, signStoredResource } from "../../broker/envelope.ts";
-import { createEventPublisher } from "../../broker/event-publisher.ts";
+import { createSigner, generateSigningKey, type Signer } from "../../broker/envelope.ts";
 import { connectNats } from "../../broker/nats-connection.ts";
 import type { NatsServerHandle } from "../../broker/nats-launcher.ts";
-import { validateResource } from "../../control/model/validate.ts";
+import { createMeshWriter, validTestResource } from "../../test/support/mesh-writer.ts";
 import { startTestNats } from "../../test/support/nats.ts";
 import { type EdgeWorkerHandle, startEdgeWorker } from "./dev-server.ts";
 
@@ -41,20 +39,8 @@ async function startUpstream(name: string): Promise<number> {
 async function apply(...docs: object[]): Promise<void> {
   const nc: NatsConnection = await connectNats(nats.url);
   try {
-    const store = await openConfigStore(nc);
-    const publisher = createEventPublisher(nc, signer);
-    for (const doc of docs) {
-      const validated = validateResource(doc);
-      if (!validated.ok) throw new Error(JSON.stringify(validated.diagnostics));
-      const resource = validated.resource;
-      const ref = {
-        kind: resource.kind,
-        namespace: resource.metadata.namespace,
-        name: resource.metadata.name,
-      };
-      const revision = await store.put(ref, await signStoredResource(signer, resource, Date.now()));
-      await publisher.publish({ type: "resource.applied", ref, revision, resource });
-    }
+    const writer = await createMeshWriter(nc, signer);
+    for (const doc of docs) await writer.apply(validTestResource(doc));
   } finally {
     await nc.close();
   }

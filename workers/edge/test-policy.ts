@@ -1,11 +1,9 @@
 import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import type { JWK } from "jose";
-import { openConfigStore } from "../../broker/config-store.ts";
-import { createSigner, generateSigningKey, signEvent, signStoredResource } from "../../broker/envelope.ts";
-import { createEventPublisher } from "../../broker/event-publisher.ts";
+import { createSigner, generateSigningKey, signEvent } from "../../broker/envelope.ts";
 import type { MeshEvent, ResourceRef } from "../../broker/events.ts";
 import { subjectFor } from "../../broker/subjects.ts";
-import { validateResource } from "../../control/model/validate.ts";
+import { createMeshWriter, validTestResource } from "../../test/support/mesh-writer.ts";
 
 /**
  * Test-only control plane for the edge worker tests in workerd: validates, signs and stores a
@@ -39,27 +37,10 @@ export async function withTestPolicy<T>(
   const nc: NatsConnection = await wsconnect({ servers: natsWsUrl });
   try {
     const signer = await createSigner(JSON.parse(signingJwk) as JWK);
-    const store = await openConfigStore(nc);
-    const publisher = createEventPublisher(nc, signer);
+    const writer = await createMeshWriter(nc, signer);
     const policy: TestPolicy = {
-      async apply(doc) {
-        const validated = validateResource(doc);
-        if (!validated.ok) throw new Error(`invalid test resource: ${JSON.stringify(validated.diagnostics)}`);
-        const resource = validated.resource;
-        const ref = {
-          kind: resource.kind,
-          namespace: resource.metadata.namespace,
-          name: resource.metadata.name,
-        };
-        const revision = await store.put(ref, await signStoredResource(signer, resource, Date.now()));
-        await publisher.publish({ type: "resource.applied", ref, revision, resource });
-        return revision;
-      },
-      async remove(ref) {
-        const revision = await store.delete(ref);
-        await publisher.publish({ type: "resource.deleted", ref, revision });
-        return revision;
-      },
+      apply: (doc) => writer.apply(validTestResource(doc)),
+      remove: (ref) => writer.remove(ref),
       async publishForged(event) {
         const forger = await createSigner((await generateSigningKey()).privateJwk);
         nc.publish(subjectFor(event), await signEvent(forger, event, Date.now()));

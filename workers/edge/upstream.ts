@@ -1,17 +1,5 @@
 import type { Endpoint } from "../../control/compile/snapshot.ts";
-
-/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1, plus the proxy ones). */
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-];
+import { hopByHopNames } from "../engine/hop-by-hop.ts";
 
 /** One attempt: where it goes, what is sent. */
 export interface UpstreamCall {
@@ -100,9 +88,7 @@ export function upstreamHeaders(request: Request, url: URL, newRequestId: () => 
 }
 
 function stripHopByHop(headers: Headers): void {
-  // Names listed in `Connection` are hop-by-hop too.
-  const listed = (headers.get("connection") ?? "").split(",").map((n) => n.trim().toLowerCase());
-  for (const name of [...HOP_BY_HOP, ...listed]) if (name) headers.delete(name);
+  for (const name of hopByHopNames(headers.get("connection"))) headers.delete(name);
 }
 
 function formatHost(address: string): string {

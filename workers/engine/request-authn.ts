@@ -160,7 +160,8 @@ function rejectReason(error: unknown): string {
   return "Jwt verification fails";
 }
 
-function identityOf(payload: JWTPayload): RequestIdentity {
+/** The identity a verified JWT payload gives a request (`<iss>/<sub>`, audiences, `azp`, claims). */
+export function identityOf(payload: JWTPayload): RequestIdentity {
   const aud = payload.aud === undefined ? [] : Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   const identity: RequestIdentity = {
     principal: `${payload.iss ?? ""}/${payload.sub ?? ""}`,

@@ -1,22 +1,9 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import { hopByHopNames } from "../engine/hop-by-hop.ts";
 import type { Layer } from "./proxy-context.ts";
 
-/**
- * Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus `expect`: Node has
- * already answered `100-continue` to the client, so it must not be repeated upstream.
- */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "expect",
-]);
+/** Node has already answered `100-continue` to the client, so `expect` must not be repeated upstream. */
+const NODE_HOP_BY_HOP = ["expect"];
 
 /**
  * A copy of `headers` without hop-by-hop headers, including any named in `Connection`.
@@ -27,17 +14,12 @@ const HOP_BY_HOP = new Set([
  * ```
  */
 export function withoutHopByHop(headers: IncomingHttpHeaders | OutgoingHttpHeaders): OutgoingHttpHeaders {
-  const named = new Set<string>();
-  const connection = headers.connection;
-  const connectionValues = Array.isArray(connection) ? connection : [connection];
-  for (const value of connectionValues) {
-    if (typeof value !== "string") continue;
-    for (const token of value.split(",")) named.add(token.trim().toLowerCase());
-  }
+  const connection = [headers.connection].flat().filter((v): v is string => typeof v === "string");
+  const drop = hopByHopNames(connection, NODE_HOP_BY_HOP);
   const result: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    if (value === undefined || drop.has(lower)) continue;
     result[lower] = value;
   }
   return result;

@@ -1,26 +1,25 @@
 /**
  * Test support for sidecar and sample tests (not a `*.test.ts`: imported by them): a real
  * nats-server, a test signing key, and `apply`/`remove` that write resources the way the control
- * plane does (validate → sign → config-store put → signed event with that revision), plus small
+ * plane does (`test/support/mesh-writer.ts`: validate → sign → config-store put → signed event with
+ * that revision), plus small
  * upstream apps that count their connections.
  */
 import { type Agent, createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import { type AddressInfo, createServer as createTcpServer } from "node:net";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { type ConfigStore, openConfigStore } from "../../broker/config-store.ts";
+import type { ConfigStore } from "../../broker/config-store.ts";
 import {
   createSigner,
   createVerifier,
   generateSigningKey,
   type Signer,
-  signStoredResource,
   type Verifier,
 } from "../../broker/envelope.ts";
-import { createEventPublisher, type EventPublisher } from "../../broker/event-publisher.ts";
-import type { ResourceRef, StoredResource } from "../../broker/events.ts";
+import type { EventPublisher } from "../../broker/event-publisher.ts";
 import { connectNats } from "../../broker/nats-connection.ts";
 import type { NatsServerHandle } from "../../broker/nats-launcher.ts";
-import { validateResource } from "../../control/model/validate.ts";
+import { createMeshWriter, validTestResource } from "../../test/support/mesh-writer.ts";
 import { startTestNats } from "../../test/support/nats.ts";
 
 export interface TestMesh {
@@ -43,33 +42,22 @@ export async function startTestMesh(): Promise<TestMesh> {
   const { privateJwk, publicJwks } = await generateSigningKey();
   const signer = await createSigner(privateJwk);
   const verifier = await createVerifier(publicJwks);
-  const store = await openConfigStore(nc);
-  const publisher = createEventPublisher(nc, signer);
+  const writer = await createMeshWriter(nc, signer);
   let revision = 0;
   return {
     nats,
     nc,
     verifier,
     signer,
-    store,
-    publisher,
+    store: writer.store,
+    publisher: writer.publisher,
     async apply(...documents) {
-      for (const [index, document] of documents.entries()) {
-        const resource = toStoredResource(document, index);
-        const ref: ResourceRef = {
-          kind: resource.kind,
-          namespace: resource.metadata.namespace,
-          name: resource.metadata.name,
-        };
-        revision = await store.put(ref, await signStoredResource(signer, resource, Date.now()));
-        await publisher.publish({ type: "resource.applied", ref, revision, resource });
-      }
+      for (const [index, document] of documents.entries())
+        revision = await writer.apply(validTestResource(document, index));
       return revision;
     },
     async remove(kind, name, namespace = "default") {
-      const ref = { kind, namespace, name };
-      revision = await store.delete(ref);
-      await publisher.publish({ type: "resource.deleted", ref, revision });
+      revision = await writer.remove({ kind, namespace, name });
       return revision;
     },
     async stop() {
@@ -77,16 +65,6 @@ export async function startTestMesh(): Promise<TestMesh> {
       await nats.stop();
     },
   };
-}
-
-function toStoredResource(document: object, index: number): StoredResource {
-  const result = validateResource(document, { index });
-  if (!result.ok) {
-    throw new Error(
-      `test resource ${index} is invalid: ${result.diagnostics.map((d) => `${d.path}: ${d.message}`).join("; ")}`,
-    );
-  }
-  return result.resource;
 }
 
 /** A Kubernetes Service of the test mesh (one `http` port). */

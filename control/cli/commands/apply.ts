@@ -1,7 +1,7 @@
 import { type CommandSpec, FILE_OPTION, flagOption, listOption } from "../command.ts";
 import { CliError } from "../errors.ts";
-import { readResourceFiles } from "../input-files.ts";
-import { formatApplyLine, formatDiagnostic } from "../output.ts";
+import { problemsOf, readResourceFiles } from "../input-files.ts";
+import { formatApplyLine, formatDiagnostic, plural } from "../output.ts";
 
 /** `jibe apply -f FILE...`: validate locally, then apply every document of every file in one all-or-nothing call. */
 export const applyCommand: CommandSpec = {
@@ -14,10 +14,9 @@ export const applyCommand: CommandSpec = {
   examples: ["jibe apply -f reviews-v3.yaml", "cat *.yaml | jibe apply -f -"],
   async run(ctx, _args, options) {
     const files = await readResourceFiles(listOption(options, "filename"), ctx.io);
-    const problems = files.flatMap((f) => f.diagnostics.map((diagnostic) => ({ file: f.file, diagnostic })));
-    const errors = problems.filter((p) => p.diagnostic.severity === "error");
-    if (errors.length > 0) {
-      throw new CliError("input", `${plural(errors.length, "problem")} found; nothing was applied`, {
+    const { problems, errors } = problemsOf(files);
+    if (errors > 0) {
+      throw new CliError("input", `${plural(errors, "problem")} found; nothing was applied`, {
         diagnostics: problems,
       });
     }
@@ -32,7 +31,3 @@ export const applyCommand: CommandSpec = {
     return 0;
   },
 };
-
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? "" : "s"}`;
-}

@@ -1,7 +1,7 @@
 import type { CommandSpec } from "../command.ts";
 import { FILE_OPTION, flagOption, listOption } from "../command.ts";
-import { readResourceFiles } from "../input-files.ts";
-import { formatDiagnostic } from "../output.ts";
+import { problemsOf, readResourceFiles } from "../input-files.ts";
+import { formatDiagnostic, plural } from "../output.ts";
 
 /**
  * `jibe validate -f FILE...`: validates locally with the same model the control plane uses, so it works
@@ -24,15 +24,10 @@ export const validateCommand: CommandSpec = {
         file.diagnostics = (await client.validate(file.documents)).diagnostics;
       }
     }
-    let errors = 0;
-    for (const file of files) {
-      for (const diagnostic of file.diagnostics) {
-        if (diagnostic.severity === "error") errors++;
-        ctx.io.stdout.write(`${formatDiagnostic(diagnostic, file.file)}\n`);
-      }
-    }
+    const { problems, errors } = problemsOf(files);
+    for (const p of problems) ctx.io.stdout.write(`${formatDiagnostic(p.diagnostic, p.file)}\n`);
     if (errors > 0) {
-      ctx.io.stderr.write(`${errors} error${errors === 1 ? "" : "s"}\n`);
+      ctx.io.stderr.write(`${plural(errors, "error")}\n`);
       return 1;
     }
     ctx.io.stdout.write("valid\n");

@@ -1,4 +1,5 @@
 import { Agent, type IncomingHttpHeaders, request } from "node:http";
+import { TRACE_HEADERS } from "../../../workers/telemetry/trace-context.ts";
 
 /** The bookinfo services, each exposed on port {@link SERVICE_PORT} in the mesh. */
 export type BookinfoService = "productpage" | "details" | "reviews" | "ratings";
@@ -14,14 +15,7 @@ export const SERVICE_PORT = 9080;
 export const PROPAGATED_HEADERS = [
   "end-user",
   "x-request-id",
-  "traceparent",
-  "tracestate",
-  "b3",
-  "x-b3-traceid",
-  "x-b3-spanid",
-  "x-b3-parentspanid",
-  "x-b3-sampled",
-  "x-b3-flags",
+  ...TRACE_HEADERS,
   "x-ot-span-context",
 ] as const;
 
