@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Reporter } from "./diagnostics.ts";
+import { parseDurationMs } from "./duration.ts";
 import {
   checkDuration,
   checkLabels,
@@ -27,7 +28,24 @@ export const SIMPLE_LOAD_BALANCERS = [
 
 const loadBalancerSchema = z.strictObject({
   simple: z.enum(SIMPLE_LOAD_BALANCERS).optional(),
-  consistentHash: z.record(z.string(), z.unknown()).optional(),
+  consistentHash: z
+    .strictObject({
+      httpHeaderName: z.string().optional(),
+      httpCookie: z
+        .strictObject({
+          name: z.string(),
+          path: z.string().optional(),
+          ttl: durationSchema.optional(),
+          attributes: z.array(z.strictObject({ name: z.string(), value: z.string().optional() })).optional(),
+        })
+        .optional(),
+      useSourceIp: z.boolean().optional(),
+      httpQueryParameterName: z.string().optional(),
+      ringHash: z.strictObject({ minimumRingSize: z.number().int().optional() }).optional(),
+      maglev: z.strictObject({ tableSize: z.number().int().optional() }).optional(),
+      minimumRingSize: z.number().int().optional(),
+    })
+    .optional(),
   localityLbSetting: z.record(z.string(), z.unknown()).optional(),
   warmupDurationSecs: durationSchema.optional(),
   warmup: z.record(z.string(), z.unknown()).optional(),
@@ -190,5 +208,21 @@ function checkTrafficPolicy(
   const lb = policy.loadBalancer;
   if (lb?.simple && lb.consistentHash) {
     report.error("JIBE1013", [...path, "loadBalancer"], "use either simple or consistentHash, not both");
+  }
+  const hash = lb?.consistentHash;
+  if (hash) {
+    const keys = [hash.httpHeaderName, hash.httpCookie, hash.useSourceIp, hash.httpQueryParameterName].filter(
+      (k) => k !== undefined && k !== false,
+    );
+    if (keys.length !== 1)
+      report.error(
+        "JIBE1013",
+        [...path, "loadBalancer", "consistentHash"],
+        "set exactly one of httpHeaderName, httpCookie, useSourceIp or httpQueryParameterName",
+      );
+    // ttl "0s" is valid: a session cookie.
+    const ttl = hash.httpCookie?.ttl;
+    if (ttl !== undefined && parseDurationMs(ttl) !== 0)
+      checkDuration(ttl, [...path, "loadBalancer", "consistentHash", "httpCookie", "ttl"], report);
   }
 }

@@ -1,7 +1,10 @@
 import type { Cluster, Endpoint, Route } from "../../control/compile/snapshot.ts";
 import {
   type AttemptOutcome,
+  type HashKey,
+  hashKeyOf,
   type LoadBalancerState,
+  outlierStatusOf,
   pickEndpointForRetry,
   planRetry,
   type ResponseFlag,
@@ -52,8 +55,9 @@ export async function forwardWithRetries(
   const policy = retryPolicyOf(f.route.action);
   const deadline = f.timeoutMs && f.timeoutMs > 0 ? Date.now() + f.timeoutMs : undefined;
   const tried: Endpoint[] = [];
+  const hash = hashKeyFor(f);
   for (let retries = 0; ; retries++) {
-    const endpoint = pickEndpointForRetry(f.cluster, f.lb, deps.random, tried);
+    const endpoint = pickEndpointForRetry(f.cluster, f.lb, deps.random, tried, hash.key);
     if (!endpoint) {
       return { response: flaggedResponse(503, "UH", `no endpoint in cluster ${f.cluster.name}`), flags: [] };
     }
@@ -87,6 +91,7 @@ export async function forwardWithRetries(
       };
     }
     const outcome = toOutcome(attempt);
+    f.lb.report(f.cluster, endpoint, outlierStatusOf(outcome));
     const verdict: RetryVerdict = f.replayable
       ? planRetry(policy, outcome, retries, deps.random)
       : { kind: "done" };
@@ -97,8 +102,11 @@ export async function forwardWithRetries(
     }
     const flags: ResponseFlag[] = verdict.kind === "exhausted" ? ["URX"] : [];
     switch (attempt.kind) {
-      case "response":
-        return { response: relayUpstream(attempt.response), flags };
+      case "response": {
+        const response = relayUpstream(attempt.response);
+        if (hash.setCookie) response.headers.append("set-cookie", hash.setCookie);
+        return { response, flags };
+      }
       case "connect-failure":
         return { response: flaggedResponse(503, ["UF", ...flags], attempt.message), flags: [] };
       case "timeout":
@@ -127,4 +135,21 @@ function toOutcome(attempt: UpstreamAttempt): AttemptOutcome {
       throw new Error(`unhandled attempt ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/**
+ * The consistent-hash key of a request for its cluster; the caller's IP is `cf-connecting-ip`
+ * (set by Cloudflare), which also seeds a generated cookie.
+ */
+function hashKeyFor(f: EdgeForward): HashKey {
+  const policy = f.cluster.consistentHash;
+  if (!policy) return {};
+  const headers: Record<string, string> = {};
+  for (const [name, value] of f.headers) headers[name] = value;
+  const sourceIp = f.headers.get("cf-connecting-ip") ?? undefined;
+  return hashKeyOf(policy, {
+    headers,
+    path: f.path,
+    ...(sourceIp ? { sourceIp, connectionId: sourceIp } : {}),
+  });
 }

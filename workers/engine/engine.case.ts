@@ -6,6 +6,7 @@ import { REVIEWS, request, reviewsMesh, split, subsetRoute, tableFor, target } f
 import { decideFault } from "./fault.ts";
 import { defineLoadBalancerCases } from "./load-balancer.case.ts";
 import { defineMatchCases } from "./match.case.ts";
+import { defineTrafficPolicyCases } from "./traffic-policy.case.ts";
 
 /**
  * The engine's behaviour, declared once and run in every runtime that hosts the engine: Node
@@ -171,4 +172,5 @@ export function defineEngineSuite(): void {
   defineMatchCases();
   defineLoadBalancerCases();
   defineActionCases();
+  defineTrafficPolicyCases();
 }

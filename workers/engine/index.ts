@@ -9,6 +9,7 @@ export type {
   RequestIdentity,
 } from "./authz-facts.ts";
 export { type AuthzTable, buildAuthzTable, createAuthzTableCache } from "./authz-table.ts";
+export { type Admission, admitRequest, type ClusterLoad, canDispatchPending } from "./connection-pool.ts";
 export { type CorsRequest, type CorsVerdict, evaluateCors, isOriginAllowed } from "./cors.ts";
 export { decideRoute, NO_HEALTHY_UPSTREAM, type RequestFacts, type RouteDecision } from "./decide-route.ts";
 export {
@@ -18,6 +19,7 @@ export {
   type FaultDecision,
   faultAbortAnswer,
 } from "./fault.ts";
+export { type HashKey, type HashKeyInput, hashKeyOf } from "./hash-key.ts";
 export {
   applyHeaderOperations,
   applyHeaderPolicies,
@@ -26,8 +28,14 @@ export {
   recordHeaderEditor,
 } from "./header-mutation.ts";
 export { createJwksCache, type JwksCache, type JwksCacheDeps, type JwksCacheStats } from "./jwks-cache.ts";
-export { createLoadBalancerState, type LoadBalancerState, pickEndpoint } from "./load-balancer.ts";
+export {
+  createLoadBalancerState,
+  type LoadBalancerState,
+  type PickRequest,
+  pickEndpoint,
+} from "./load-balancer.ts";
 export { pickMirrors, shadowAuthority } from "./mirror.ts";
+export { createOutlierDetector, type OutlierDetector, outlierStatusOf } from "./outlier-detection.ts";
 export { applyRedirect, type RedirectAnswer } from "./redirect.ts";
 export {
   type AuthnResult,

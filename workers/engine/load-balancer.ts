@@ -1,4 +1,6 @@
 import type { Cluster, Endpoint } from "../../control/compile/snapshot.ts";
+import { buildHashRing, type HashRing, hash32, ringOwner } from "./hash-ring.ts";
+import { createOutlierDetector, type OutlierDetector } from "./outlier-detection.ts";
 
 /**
  * Per-proxy load-balancing state, kept across requests and snapshots (endpoints are keyed by
@@ -14,6 +16,25 @@ export interface LoadBalancerState {
    * pick when the upstream exchange ends (any policy; it only counts for LEAST_REQUEST).
    */
   release(cluster: Cluster, endpoint: Endpoint): void;
+  /** Outlier detection (ejected endpoints are skipped by every pick). */
+  readonly outliers: OutlierDetector;
+  /** The clock outlier detection reads (ms). */
+  readonly clock: () => number;
+  /**
+   * Records how a request to a picked endpoint ended (HTTP status; 503 for a connect failure or
+   * reset, 504 for a timeout) for outlier detection.
+   */
+  report(cluster: Cluster, endpoint: Endpoint, status: number): void;
+  /** Consistent-hash rings per cluster, rebuilt when its endpoints change. */
+  readonly rings: Map<string, { signature: string; ring: HashRing }>;
+}
+
+/** Per-request inputs of a pick. */
+export interface PickRequest {
+  /** The consistent-hash key ({@link hashKeyOf}); without one a hash cluster picks at random. */
+  hashKey?: string;
+  /** Endpoints to pass over on the ring when another is usable (already tried by a retry). */
+  avoid?: readonly Endpoint[];
 }
 
 /**
@@ -27,12 +48,20 @@ export interface LoadBalancerState {
  * if (endpoint) lb.release(cluster, endpoint);
  * ```
  */
-export function createLoadBalancerState(): LoadBalancerState {
+export function createLoadBalancerState(opts: { clock?: () => number } = {}): LoadBalancerState {
   const cursors = new Map<string, number>();
   const active = new Map<string, number>();
+  const outliers = createOutlierDetector();
+  const clock = opts.clock ?? (() => Date.now());
   return {
     cursors,
     active,
+    outliers,
+    clock,
+    rings: new Map(),
+    report(cluster, endpoint, status) {
+      outliers.record(cluster, endpoint, status, clock());
+    },
     release(cluster, endpoint) {
       if (cluster.loadBalancer !== "LEAST_REQUEST") return;
       const key = endpointKey(endpoint);
@@ -44,18 +73,29 @@ export function createLoadBalancerState(): LoadBalancerState {
 }
 
 /**
- * Picks an endpoint of a cluster with its policy: ROUND_ROBIN (in order, per cluster), RANDOM, or
- * LEAST_REQUEST (Envoy's power of two choices: two random endpoints, the one with fewer requests
- * in flight). Undefined when the cluster has no endpoints (the caller answers 503 UH).
+ * Picks an endpoint of a cluster with its policy: a ring hash on the request's key for
+ * `consistentHash` clusters (random without a key, as Envoy), else ROUND_ROBIN (in order, per
+ * cluster), RANDOM, or LEAST_REQUEST (Envoy's power of two choices: two random endpoints, the one
+ * with fewer requests in flight). Endpoints ejected by outlier detection are skipped. Undefined
+ * when no endpoint is left (the caller answers 503 UH).
  */
 export function pickEndpoint(
   cluster: Cluster,
   state: LoadBalancerState,
   random: () => number,
+  request: PickRequest = {},
 ): Endpoint | undefined {
-  const endpoints = cluster.endpoints;
+  const now = cluster.outlierDetection ? state.clock() : 0;
+  const ejected = (e: Endpoint) =>
+    cluster.outlierDetection !== undefined && state.outliers.isEjected(cluster, e, now);
+  if (cluster.consistentHash && request.hashKey !== undefined)
+    return pickByHash(cluster, state, request.hashKey, ejected, request.avoid ?? []);
+  const endpoints = cluster.outlierDetection
+    ? cluster.endpoints.filter((e) => !ejected(e))
+    : cluster.endpoints;
   const n = endpoints.length;
   if (n === 0) return undefined;
+  if (cluster.consistentHash) return endpoints[Math.min(n - 1, Math.floor(random() * n))];
   switch (cluster.loadBalancer) {
     case "ROUND_ROBIN": {
       const cursor = state.cursors.get(cluster.name) ?? 0;
@@ -74,6 +114,34 @@ export function pickEndpoint(
       return _exhaustive;
     }
   }
+}
+
+function pickByHash(
+  cluster: Cluster,
+  state: LoadBalancerState,
+  key: string,
+  ejected: (e: Endpoint) => boolean,
+  avoid: readonly Endpoint[],
+): Endpoint | undefined {
+  const endpoints = cluster.endpoints;
+  const size = cluster.consistentHash?.minimumRingSize ?? 1024;
+  const signature = `${size}|${endpoints.map(endpointKey).join(",")}`;
+  let cached = state.rings.get(cluster.name);
+  if (cached?.signature !== signature) {
+    cached = { signature, ring: buildHashRing(endpoints, size) };
+    state.rings.set(cluster.name, cached);
+  }
+  const hash = hash32(key);
+  const healthy = (i: number) => {
+    const e = endpoints[i];
+    return e !== undefined && !ejected(e);
+  };
+  const fresh = (i: number) => {
+    const e = endpoints[i];
+    return healthy(i) && !avoid.some((t) => e !== undefined && t.address === e.address && t.port === e.port);
+  };
+  const index = ringOwner(cached.ring, hash, fresh) ?? ringOwner(cached.ring, hash, healthy);
+  return index === undefined ? undefined : endpoints[index];
 }
 
 function leastOfTwo(

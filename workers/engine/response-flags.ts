@@ -15,10 +15,12 @@
  * - `DC` the downstream client went away before the response completed
  * - `DPE` downstream protocol error, e.g. no Host header (400)
  * - `RBAC` denied by an AuthorizationPolicy (403 "RBAC: access denied")
+ * - `UO` upstream overflow: a DestinationRule `connectionPool` limit was reached (503)
  */
 export type ResponseFlag =
   | "UH"
   | "UF"
+  | "UO"
   | "UC"
   | "UT"
   | "NR"
@@ -44,6 +46,7 @@ const ORDER: readonly ResponseFlag[] = [
   "UH",
   "UT",
   "UF",
+  "UO",
   "UC",
   "NR",
   "DI",

@@ -117,6 +117,7 @@ const HOST_SELECTION_ATTEMPTS = 5;
 /**
  * Picks the endpoint for an attempt with Envoy's previous-hosts retry predicate: re-picks (up to
  * 5 picks) while the pick was already tried, then takes what it got. Picks not taken are released.
+ * A consistent-hash cluster with a `hashKey` takes the next untried endpoint on the ring.
  *
  * @example
  * ```ts
@@ -128,7 +129,11 @@ export function pickEndpointForRetry(
   lb: LoadBalancerState,
   random: () => number,
   tried: readonly Endpoint[],
+  hashKey?: string,
 ): Endpoint | undefined {
+  // The ring walks on to the next endpoint not tried yet (Envoy: as if tried hosts left the ring).
+  if (cluster.consistentHash && hashKey !== undefined)
+    return pickEndpoint(cluster, lb, random, { hashKey, avoid: tried });
   let picked = pickEndpoint(cluster, lb, random);
   for (let i = 1; i < HOST_SELECTION_ATTEMPTS; i++) {
     const current = picked;
