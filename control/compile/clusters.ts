@@ -1,13 +1,14 @@
 import type { TrafficPolicy } from "../model/destination-rule.ts";
 import type { ServicePort } from "../model/service.ts";
 import type { WorkloadEntrySpec } from "../model/workload-entry.ts";
+import { clusterTlsOf } from "./cluster-tls.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
 import type { DestinationPolicy } from "./destination-policy.ts";
 import type { Indexed, IndexedService } from "./resource-index.ts";
 import type { Cluster, Diagnostic, Endpoint } from "./snapshot.ts";
+import { compileClusterPolicy, DEFAULT_LOAD_BALANCER, effectiveTrafficPolicy } from "./traffic-policy.ts";
 
-/** Istio's default since 1.14 when a DestinationRule sets no load balancer. */
-export const DEFAULT_LOAD_BALANCER: Cluster["loadBalancer"] = "LEAST_REQUEST";
+export { DEFAULT_LOAD_BALANCER };
 
 /**
  * Envoy-style cluster name, as Istio names them: `outbound|<port>|<subset>|<fqdn>` (subset empty
@@ -64,8 +65,9 @@ export function buildServiceClusters(
       name,
       service: service.fqdn,
       port: port.port,
-      loadBalancer: loadBalancerFor(policy?.trafficPolicy, undefined, port.port),
       endpoints,
+      ...compileClusterPolicy(effectiveTrafficPolicy(policy?.trafficPolicy, undefined, port.port)),
+      ...clusterTlsOf(effectiveTrafficPolicy(policy?.trafficPolicy, undefined, port.port)),
     };
     for (const [subset, def] of policy?.subsets ?? []) {
       const subsetName = clusterName(port.port, subset, service.fqdn);
@@ -74,8 +76,9 @@ export function buildServiceClusters(
         service: service.fqdn,
         port: port.port,
         subset,
-        loadBalancer: loadBalancerFor(policy?.trafficPolicy, def.trafficPolicy, port.port),
         endpoints: endpoints.filter((e) => Object.entries(def.labels).every(([k, v]) => e.labels[k] === v)),
+        ...compileClusterPolicy(effectiveTrafficPolicy(policy?.trafficPolicy, def.trafficPolicy, port.port)),
+        ...clusterTlsOf(effectiveTrafficPolicy(policy?.trafficPolicy, def.trafficPolicy, port.port)),
       };
     }
   }
@@ -94,35 +97,6 @@ function endpointFor(we: Indexed<WorkloadEntrySpec>, port: ServicePort): Endpoin
   };
 }
 
-/** Subset policy over rule policy, port-level settings over general ones, as Istio merges them. */
-function loadBalancerFor(
-  rule: TrafficPolicy | undefined,
-  subset: TrafficPolicy | undefined,
-  port: number,
-): Cluster["loadBalancer"] {
-  const portLevel = (p: TrafficPolicy | undefined) =>
-    p?.portLevelSettings?.find((s) => s.port?.number === port)?.loadBalancer;
-  const lb = portLevel(subset) ?? subset?.loadBalancer ?? portLevel(rule) ?? rule?.loadBalancer;
-  const simple = lb?.simple;
-  switch (simple) {
-    case "ROUND_ROBIN":
-      return "ROUND_ROBIN";
-    case "RANDOM":
-      return "RANDOM";
-    case "LEAST_REQUEST":
-    case "LEAST_CONN":
-      return "LEAST_REQUEST";
-    case "PASSTHROUGH":
-    case "UNSPECIFIED":
-    case undefined:
-      return DEFAULT_LOAD_BALANCER;
-    default: {
-      const _exhaustive: never = simple;
-      return _exhaustive;
-    }
-  }
-}
-
 function warnUnenforced(policy: DestinationPolicy | undefined, diagnostics: Diagnostic[]): void {
   for (const rule of policy?.rules ?? []) {
     const policies: [string, TrafficPolicy | undefined][] = [
@@ -136,10 +110,13 @@ function warnUnenforced(policy: DestinationPolicy | undefined, diagnostics: Diag
       const lb = tp?.loadBalancer;
       const fields = [
         lb?.simple === "PASSTHROUGH" ? "loadBalancer.simple: PASSTHROUGH" : "",
-        lb?.consistentHash ? "loadBalancer.consistentHash" : "",
+        lb?.consistentHash?.maglev ? "loadBalancer.consistentHash.maglev" : "",
         lb?.localityLbSetting ? "loadBalancer.localityLbSetting" : "",
-        tp?.connectionPool ? "connectionPool" : "",
-        tp?.outlierDetection ? "outlierDetection" : "",
+        tp?.connectionPool?.http?.maxRetries !== undefined ? "connectionPool.http.maxRetries" : "",
+        tp?.outlierDetection?.consecutiveLocalOriginFailures !== undefined
+          ? "outlierDetection.consecutiveLocalOriginFailures"
+          : "",
+        tp?.outlierDetection?.minHealthPercent !== undefined ? "outlierDetection.minHealthPercent" : "",
       ].filter(Boolean);
       for (const field of fields) {
         diagnostics.push(
@@ -148,7 +125,9 @@ function warnUnenforced(policy: DestinationPolicy | undefined, diagnostics: Diag
             "JIBE2008",
             rule.ref,
             `${path}.${field.split(":")[0]}`,
-            `${field} is accepted but not enforced by Jibe yet; ${DEFAULT_LOAD_BALANCER} balancing and no limits apply`,
+            field.endsWith("maglev")
+              ? `${field} is accepted; Jibe uses a ring hash (same stickiness, minimal disruption)`
+              : `${field} is accepted but not enforced by Jibe yet`,
           ),
         );
       }

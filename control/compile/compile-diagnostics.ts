@@ -20,6 +20,8 @@ export const COMPILE_DIAGNOSTIC_CODES = {
   JIBE2011: "WorkloadEntry without an address is not an endpoint",
   JIBE2012: "the same resource was given twice; the first is used",
   JIBE2013: "a rule with a fault ignores its timeout and retries (as in Istio)",
+  JIBE2014:
+    "several PeerAuthentications apply at the same level (mesh, namespace or workload); the oldest wins",
   JIBE2030: "invalid security policy reached this proxy and was compiled to fail closed",
 } as const;
 

@@ -5,6 +5,7 @@ import { attachAuthz, createAuthzUnit } from "./authz-unit.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
 import { canonicalJson, contentHash } from "./hash.ts";
 import { domainSuffix } from "./host-names.ts";
+import { attachInboundTls, createInboundTlsUnit } from "./inbound-tls-unit.ts";
 import { buildResourceIndex, resourceTokens } from "./resource-index.ts";
 import type { Cluster, Diagnostic, ProxyIdentity, Snapshot, VirtualHost } from "./snapshot.ts";
 import { planUnits, type UnitOutput } from "./units.ts";
@@ -73,6 +74,7 @@ export function createIncrementalCompiler(
   let memo = new Map<string, Memo>();
   let lastVersion: string | undefined;
   const authzUnit = createAuthzUnit(proxy);
+  const inboundTlsUnit = createInboundTlsUnit(proxy);
 
   const check = (raw: StoredResource): Checked => {
     if (!isSupportedKind(raw.kind)) {
@@ -158,9 +160,12 @@ export function createIncrementalCompiler(
       }
       memo = nextMemo;
 
-      const result = attachAuthz(
-        assemble(proxy, proxyHash, state.revision, checked, memo),
-        authzUnit.update(checked, index, suffix),
+      const result = attachInboundTls(
+        attachAuthz(
+          assemble(proxy, proxyHash, state.revision, checked, memo),
+          authzUnit.update(checked, index, suffix),
+        ),
+        inboundTlsUnit.update(checked),
       );
       const changed = result.snapshot.version !== lastVersion;
       lastVersion = result.snapshot.version;

@@ -19,10 +19,13 @@ export {
   type IncrementalCompiler,
   type IncrementalResult,
 } from "./incremental.ts";
+export { compileInboundTls, inboundTlsMode } from "./peer-authentication.ts";
 export type {
   Cluster,
   Diagnostic,
   Endpoint,
+  InboundTls,
+  InboundTlsMode,
   ProxyIdentity,
   Route,
   RouteAction,

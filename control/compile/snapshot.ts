@@ -218,6 +218,57 @@ export interface Cluster {
   subset?: string;
   loadBalancer: "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM";
   endpoints: Endpoint[];
+  /** DestinationRule `consistentHash`: a ring hash over the endpoints replaces `loadBalancer`. */
+  consistentHash?: ConsistentHashPolicy;
+  /** DestinationRule `connectionPool` limits (a per-cluster circuit breaker). */
+  connectionPool?: ConnectionPoolPolicy;
+  /** DestinationRule `outlierDetection`: endpoints failing in a row are ejected for a while. */
+  outlierDetection?: OutlierDetectionPolicy;
+  /**
+   * DestinationRule `tls.mode` when one is set. Absent: auto-mTLS (mutual TLS to endpoints labelled
+   * `security.istio.io/tlsMode: istio`, plaintext to others). `DISABLE`: always plaintext.
+   */
+  tlsMode?: "DISABLE" | "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL";
+}
+
+/** What a consistent-hash cluster hashes (Istio `LoadBalancerSettings.ConsistentHashLB`). */
+export type HashKeySource =
+  | { kind: "header"; name: string }
+  /** With `ttlMs`, a missing cookie is generated and set on the response (Envoy). */
+  | {
+      kind: "cookie";
+      name: string;
+      path?: string;
+      ttlMs?: number;
+      attributes?: { name: string; value?: string }[];
+    }
+  | { kind: "sourceIp" }
+  | { kind: "queryParameter"; name: string };
+
+/** A ring hash (Ketama-style, as Envoy's RING_HASH) over the cluster's endpoints. */
+export interface ConsistentHashPolicy {
+  key: HashKeySource;
+  /** Points on the ring in total (Envoy's default 1024). */
+  minimumRingSize: number;
+}
+
+/** Istio `ConnectionPoolSettings` as enforced; absent limits are unlimited. */
+export interface ConnectionPoolPolicy {
+  maxConnections?: number;
+  connectTimeoutMs?: number;
+  http1MaxPendingRequests?: number;
+  http2MaxRequests?: number;
+  maxRequestsPerConnection?: number;
+  idleTimeoutMs?: number;
+}
+
+/** Istio `OutlierDetection` with its defaults filled in; a threshold of 0 disables that check. */
+export interface OutlierDetectionPolicy {
+  consecutive5xxErrors: number;
+  consecutiveGatewayErrors: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionPercent: number;
 }
 
 /** A problem found while compiling. Errors make the affected part fail closed. */
@@ -232,6 +283,22 @@ export interface Diagnostic {
   message: string;
 }
 
+/** An effective PeerAuthentication mode (`UNSET` is resolved away by inheritance). */
+export type InboundTlsMode = "STRICT" | "PERMISSIVE" | "DISABLE";
+
+/**
+ * The inbound mTLS mode of a sidecar, compiled from PeerAuthentication (workload > namespace >
+ * mesh). `ports` (workload ports, from the workload policy's `portLevelMtls`) override `defaultMode`.
+ * The refs name the policy that won at each level, for `proxy-config` readers.
+ */
+export interface InboundTls {
+  defaultMode: InboundTlsMode;
+  ports: Record<number, InboundTlsMode>;
+  mesh?: string;
+  namespace?: string;
+  workload?: string;
+}
+
 /** The compiled view of one proxy. */
 export interface Snapshot {
   /** Content hash of everything below; equal hashes mean equal behaviour. */
@@ -243,4 +310,6 @@ export interface Snapshot {
   clusters: Record<string, Cluster>;
   /** Inbound authorization and request authentication; absent when no security policy exists. */
   authz?: AuthzSnapshot;
+  /** Inbound mTLS (sidecars); absent when no PeerAuthentication exists (then PERMISSIVE). */
+  inboundTls?: InboundTls;
 }

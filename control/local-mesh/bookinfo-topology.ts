@@ -49,7 +49,8 @@ export function renderWorkloadEntry(
     metadata: { name: `${workload.service}-${workload.version}`, namespace },
     spec: {
       address,
-      labels: { app: workload.service, version: workload.version },
+      // Istio's marker for "a proxy terminates mTLS here": peers' sidecars use auto-mTLS to it.
+      labels: { app: workload.service, version: workload.version, "security.istio.io/tlsMode": "istio" },
       ports: { http: inboundPort },
       serviceAccount: `bookinfo-${workload.service}`,
     },

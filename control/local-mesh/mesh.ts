@@ -3,10 +3,15 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { Signer } from "../../broker/envelope.ts";
 import { createVerifier } from "../../broker/envelope.ts";
 import type { Logger } from "../../broker/logger.ts";
 import { connectNats } from "../../broker/nats-connection.ts";
 import { resolveNatsServer } from "../../broker/nats-launcher.ts";
+import { loadOrCreateSigningKey } from "../../broker/signing-key-file.ts";
+import { startIdentityService } from "../../identity/identity-service.ts";
+import { createJoinToken } from "../../identity/join-token.ts";
+import { startWorkloadIdentity } from "../../identity/workload-identity.ts";
 import { startSampleService } from "../../infra/samples/bookinfo/index.ts";
 import { startEdgeWorker } from "../../workers/edge/dev-server.ts";
 import { readTelemetryEnv, startSidecar } from "../../workers/sidecar/index.ts";
@@ -100,10 +105,14 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     });
     cleanups.push(() => control.stop());
     const verifier = await createVerifier(control.trustJwks);
+    // The mesh CA (identity/): every sidecar gets a SPIFFE certificate over the bus and speaks mTLS.
+    const { signer, trustJwks } = await loadOrCreateSigningKey(home);
+    const ca = await startIdentityService({ nc, home, signer, trustJwks, log });
+    cleanups.push(() => ca.stop());
 
     const workloads: RunningWorkload[] = [];
     for (const workload of BOOKINFO_WORKLOADS) {
-      const running = await startWorkload(workload, { nc, verifier, namespace, host, log });
+      const running = await startWorkload(workload, { nc, verifier, signer, namespace, host, log });
       cleanups.push(() => running.stopAll());
       workloads.push(running.handle);
     }
@@ -150,6 +159,8 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
 interface WorkloadDeps {
   nc: NatsConnection;
   verifier: Awaited<ReturnType<typeof createVerifier>>;
+  /** Signs the workload's join token (the control plane's key). */
+  signer: Signer;
   namespace: string;
   host: string;
   log: Logger;
@@ -164,6 +175,27 @@ async function startWorkload(workload: SampleWorkload, deps: WorkloadDeps) {
     version: workload.version,
     port: 0,
     outboundUrl: `http://${deps.host}:${outboundPort}`,
+  });
+  const token = await createJoinToken(
+    deps.signer,
+    {
+      trustDomain: "cluster.local",
+      namespace: deps.namespace,
+      serviceAccount: `bookinfo-${workload.service}`,
+    },
+    { now: Date.now() },
+  );
+  const identity = await startWorkloadIdentity({
+    nc: deps.nc,
+    id: {
+      trustDomain: "cluster.local",
+      namespace: deps.namespace,
+      serviceAccount: `bookinfo-${workload.service}`,
+    },
+    credential: { type: "join-token", token },
+    verifier: deps.verifier,
+    crypto: globalThis.crypto,
+    log: deps.log,
   });
   const proxy = {
     id: `sidecar~${workload.service}-${workload.version}~${deps.namespace}`,
@@ -180,6 +212,7 @@ async function startWorkload(workload: SampleWorkload, deps: WorkloadDeps) {
       inboundPort,
       outboundPort,
       host: deps.host,
+      identity: identity.client,
       log: deps.log,
       telemetry: readTelemetryEnv(process.env, { samplingPercentage: 100 }), // demo profile: trace every request
     });
@@ -202,6 +235,7 @@ async function startWorkload(workload: SampleWorkload, deps: WorkloadDeps) {
     handle,
     async stopAll() {
       await sidecar?.stop();
+      identity.stop();
       await app.stop();
     },
   };

@@ -36,6 +36,14 @@ export {
 export { isDns1123Label, isDns1123Subdomain, suggestDnsName, wildcardDomainProblem } from "./names.ts";
 export { parseDocuments } from "./parse.ts";
 export { isPathTemplate, pathTemplateProblem, pathTemplateRegex } from "./path-template.ts";
+export {
+  checkPeerAuthentication,
+  isNamespaceWide,
+  MTLS_MODES,
+  type MtlsMode,
+  type PeerAuthenticationSpec,
+  peerAuthenticationSpecSchema,
+} from "./peer-authentication.ts";
 export { ROOT_NAMESPACE } from "./policy-target.ts";
 export { compileRe2, type Re2CompileResult } from "./re2-regex.ts";
 export {

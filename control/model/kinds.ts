@@ -12,6 +12,7 @@ export const SUPPORTED_KINDS = [
   "AuthorizationPolicy",
   "RequestAuthentication",
   "Telemetry",
+  "PeerAuthentication",
 ] as const;
 
 /** One of {@link SUPPORTED_KINDS}. */
@@ -34,6 +35,7 @@ export const KIND_API_VERSIONS: Readonly<Record<SupportedKind, readonly string[]
   AuthorizationPolicy: ISTIO_SECURITY_VERSIONS,
   RequestAuthentication: ISTIO_SECURITY_VERSIONS,
   Telemetry: ["telemetry.istio.io/v1", "telemetry.istio.io/v1alpha1"],
+  PeerAuthentication: ISTIO_SECURITY_VERSIONS,
 };
 
 const ALIASES: Readonly<Record<string, SupportedKind>> = {
@@ -57,6 +59,9 @@ const ALIASES: Readonly<Record<string, SupportedKind>> = {
   ra: "RequestAuthentication",
   telemetry: "Telemetry",
   telemetries: "Telemetry",
+  peerauthentication: "PeerAuthentication",
+  peerauthentications: "PeerAuthentication",
+  pa: "PeerAuthentication",
 };
 
 /**
@@ -70,7 +75,6 @@ export const KNOWN_UNSUPPORTED_KINDS: Readonly<Record<string, string>> = {
   WorkloadGroup: "networking.istio.io",
   EnvoyFilter: "networking.istio.io",
   ProxyConfig: "networking.istio.io",
-  PeerAuthentication: "security.istio.io",
   WasmPlugin: "extensions.istio.io",
   HTTPRoute: "gateway.networking.k8s.io",
   GRPCRoute: "gateway.networking.k8s.io",

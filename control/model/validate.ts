@@ -13,6 +13,7 @@ import {
   SUPPORTED_KINDS,
   type SupportedKind,
 } from "./kinds.ts";
+import { checkPeerAuthentication, peerAuthenticationSpecSchema } from "./peer-authentication.ts";
 import { checkRequestAuthentication, requestAuthenticationSpecSchema } from "./request-authentication.ts";
 import { DEFAULT_NAMESPACE, documentSchema, readMetadata } from "./resource.ts";
 import { checkService, serviceSpecSchema } from "./service.ts";
@@ -35,6 +36,7 @@ const RULES: Readonly<Record<SupportedKind, KindRules>> = {
   AuthorizationPolicy: { schema: authorizationPolicySpecSchema, check: checkAuthorizationPolicy },
   RequestAuthentication: { schema: requestAuthenticationSpecSchema, check: checkRequestAuthentication },
   Telemetry: { schema: telemetrySpecSchema, check: checkTelemetry },
+  PeerAuthentication: { schema: peerAuthenticationSpecSchema, check: checkPeerAuthentication },
 };
 
 /** Result of {@link validateResource}: warnings may accompany a valid resource. */

@@ -47,6 +47,8 @@ export function createInboundAuthz(options: {
   log: Logger;
   fetch?: JwksCacheDeps["fetch"];
   now?: () => number;
+  /** The connection's authenticated peer (mTLS, `mesh-tls.ts`). */
+  peerIdentity?: InboundAuthzDeps["peerIdentity"];
 }): InboundAuthzDeps & { report(): InboundAuthzStats & { jwks: JwksCacheStats } } {
   const now = options.now ?? Date.now;
   const jwks = createJwksCache({ fetch: options.fetch ?? ((url, init) => fetch(url, init)), now });
@@ -58,6 +60,7 @@ export function createInboundAuthz(options: {
     appPort: options.appPort,
     stats,
     log: options.log,
+    ...(options.peerIdentity ? { peerIdentity: options.peerIdentity } : {}),
     report: () => ({ ...stats, jwks: { ...jwks.stats } }),
   };
 }
@@ -73,11 +76,12 @@ export interface InboundAuthzDeps {
   stats: InboundAuthzStats;
   log: Logger;
   /**
-   * The authenticated peer of the connection. Until mTLS (identity/) provides it this is absent and
-   * every request is evaluated as coming from an unauthenticated peer: `principals`, `namespaces`
-   * and `serviceAccounts` rules never match (ALLOW rules on them deny; DENY rules on their `not*`
-   * forms deny). A caller-supplied header is deliberately NOT trusted for this: anyone who can
-   * reach the inbound port could forge it.
+   * The authenticated peer of the connection: the SPIFFE ID of a verified mTLS client certificate
+   * (`peerIdentityOf` in `mesh-tls.ts`). Absent (plaintext, or no identity wired) the request is
+   * evaluated as coming from an unauthenticated peer: `principals`, `namespaces` and
+   * `serviceAccounts` rules never match (ALLOW rules on them deny; DENY rules on their `not*` forms
+   * deny). A caller-supplied header is deliberately NOT trusted for this: anyone who can reach the
+   * inbound port could forge it.
    */
   peerIdentity?: (ctx: ProxyContext) => PeerIdentity | undefined;
 }

@@ -1,5 +1,5 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Logger } from "../../broker/logger.ts";
 import { createContext, type Direction, type Handler } from "./proxy-context.ts";
 
@@ -11,6 +11,18 @@ export interface ListenerOptions {
   port: number;
   handler: Handler;
   log: Logger;
+  /** Decides, per accepted connection, how it reaches HTTP (e.g. mTLS termination); default: directly. */
+  gate?: ConnectionGate;
+}
+
+/**
+ * Stands between accepting a TCP connection and serving HTTP on it: `deliver` hands the connection
+ * (the raw socket, or a TLS socket wrapping it) to the HTTP server; not delivering refuses it.
+ */
+export interface ConnectionGate {
+  accept(socket: Socket, deliver: (socket: Socket) => void): void;
+  /** Closes connections the gate still holds (called when the listener closes). */
+  closePending(): void;
 }
 
 /** A running HTTP listener of the sidecar. */
@@ -51,6 +63,15 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       res.destroy();
     });
   });
+  const gate = options.gate;
+  if (gate) {
+    const serveHttp = server.listeners("connection") as ((socket: Socket) => void)[];
+    server.removeAllListeners("connection");
+    const deliver = (socket: Socket) => {
+      for (const listener of serveHttp) listener.call(server, socket);
+    };
+    server.on("connection", (socket: Socket) => gate.accept(socket, deliver));
+  }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -78,6 +99,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
         });
         clearInterval(idle);
       }
+      gate?.closePending();
       server.closeAllConnections();
       await closed;
     },

@@ -1,6 +1,7 @@
 import type { Logger } from "../../broker/logger.ts";
 import type { ProxyIdentity } from "../../control/compile/snapshot.ts";
 import type { LoadBalancerState } from "../engine/index.ts";
+import { enforceConnectionPool } from "./cluster-circuit-breaker.ts";
 import { applyCorsPolicy } from "./cors-policy.ts";
 import { abortOnDownstreamClose } from "./downstream-close.ts";
 import { injectFaults } from "./fault-injection.ts";
@@ -21,7 +22,7 @@ import { applyRouteTimeout } from "./route-timeout.ts";
 import type { SidecarTelemetry } from "./sidecar-telemetry.ts";
 import { recordTelemetry } from "./telemetry-layer.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
-import { forwardWithRetries } from "./upstream-retry.ts";
+import { forwardWithRetries, type RetryForwardDeps } from "./upstream-retry.ts";
 
 /** What the outbound pipeline needs. */
 export interface OutboundDeps {
@@ -34,6 +35,10 @@ export interface OutboundDeps {
   random: () => number;
   randomUUID: () => string;
   log: Logger;
+  /** Per-cluster `connectionPool` limits (shared so `stats()` can read them); default a fresh one. */
+  connectionPool?: ReturnType<typeof enforceConnectionPool>;
+  /** How endpoints are reached (auto-mTLS to sidecars, `mesh-tls.ts`); default plaintext. */
+  upstreamAddress?: RetryForwardDeps["upstreamAddress"];
 }
 
 /**
@@ -66,7 +71,13 @@ export function createOutboundPipeline(deps: OutboundDeps): Handler {
       applyRequestHeaderPolicies(), // headers set / add / remove
       applyRouteTimeout(), // 504 UT over all attempts
       mirrorRequests({ pool: deps.pool, lb: deps.lb, random: deps.random, log: deps.log }), // copies
+      (deps.connectionPool ?? enforceConnectionPool()).layer, // connectionPool limits: 503 UO
     ],
-    forwardWithRetries({ pool: deps.pool, lb: deps.lb, random: deps.random }), // 503 UH / UF / UC, URX
+    forwardWithRetries({
+      pool: deps.pool,
+      lb: deps.lb,
+      random: deps.random,
+      ...(deps.upstreamAddress ? { upstreamAddress: deps.upstreamAddress } : {}),
+    }), // 503 UH / UF / UC, URX; mTLS to sidecars
   );
 }

@@ -15,6 +15,8 @@ export interface ProxyAbort {
 export interface UpstreamAddress {
   address: string;
   port: number;
+  /** `mtls`: the endpoint is another sidecar reached with mutual TLS (auto-mTLS); absent: plaintext. */
+  transport?: "mtls";
 }
 
 /**

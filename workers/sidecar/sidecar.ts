@@ -3,13 +3,24 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Verifier } from "../../broker/envelope.ts";
 import type { Logger } from "../../broker/logger.ts";
 import type { PolicySyncStats } from "../../broker/policy-sync.ts";
+import { inboundTlsMode } from "../../control/compile/peer-authentication.ts";
 import type { ProxyIdentity, Snapshot } from "../../control/compile/snapshot.ts";
-import { createLoadBalancerState } from "../engine/index.ts";
+import type { RotationClient } from "../../identity/rotation-client.ts";
+import { createLoadBalancerState, type LoadBalancerState } from "../engine/index.ts";
 import { startAdminListener } from "./admin.ts";
+import { type CircuitBreakerStats, enforceConnectionPool } from "./cluster-circuit-breaker.ts";
 import { createInboundPipeline } from "./inbound.ts";
 import { createInboundAuthz, type InboundAuthzStats } from "./inbound-authz.ts";
+import { createInboundTlsGate, type InboundTlsStats } from "./inbound-tls.ts";
 import { type Listener, startListener } from "./listener.ts";
 import { createListenerStats, type ListenerStats } from "./listener-stats.ts";
+import {
+  connectMeshTls,
+  createMeshTls,
+  type MeshTls,
+  peerIdentityOf,
+  upstreamAddressFor,
+} from "./mesh-tls.ts";
 import { createOutboundPipeline } from "./outbound.ts";
 import { type CompileStats, type RouteGeneration, startRoutePolicy } from "./route-policy.ts";
 import { createSidecarTelemetry, type SidecarTelemetryOptions } from "./sidecar-telemetry.ts";
@@ -40,6 +51,13 @@ export interface SidecarOptions {
   random?: () => number;
   /** Metrics, tracing and access-log settings (mesh defaults; Telemetry resources refine them). */
   telemetry?: SidecarTelemetryOptions;
+  /**
+   * The workload's certificate (identity/ rotation client). With it the inbound listener enforces
+   * PeerAuthentication (STRICT / PERMISSIVE / DISABLE), callers' SPIFFE IDs reach authorization, and
+   * requests to endpoints labelled `security.istio.io/tlsMode: istio` use mTLS. Without it: plaintext
+   * only (STRICT then refuses every connection).
+   */
+  identity?: RotationClient;
   /** Fetches remote JWKS for RequestAuthentication `jwksUri`; default global fetch. */
   jwksFetch?: (
     url: string,
@@ -64,6 +82,13 @@ export interface SidecarStats {
   metricSeries: Record<string, number>;
   /** Inbound request authentication and authorization counters (403 `RBAC` also count in `inbound.byFlag`). */
   authz: InboundAuthzStats;
+  /** Inbound connections by how PeerAuthentication let them in (mTLS / plaintext) or refused them. */
+  mtls: InboundTlsStats;
+  /** DestinationRule enforcement: connection pool load and `UO` overflows, endpoints ejected now, per cluster. */
+  trafficPolicy: {
+    connectionPools: ReturnType<CircuitBreakerStats["clusters"]>;
+    ejected: Record<string, string[]>;
+  };
 }
 
 /** A running sidecar. */
@@ -102,7 +127,12 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const log = options.log ?? console;
   const host = options.host ?? "127.0.0.1";
   const random = options.random ?? Math.random;
-  const meshPool = createUpstreamPool(options.pool);
+  if (options.identity) await options.identity.ready;
+  const meshTls: MeshTls | undefined = options.identity ? createMeshTls(options.identity) : undefined;
+  const meshPool = createUpstreamPool({
+    ...options.pool,
+    ...(meshTls ? { connectMtls: connectMeshTls(meshTls) } : {}),
+  });
   const appPool = createUpstreamPool(options.pool);
   const stats = { inbound: createListenerStats(), outbound: createListenerStats() };
   const cleanups: Array<() => Promise<void>> = [];
@@ -139,6 +169,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       await Promise.all(listeners.map((listener) => listener.close(drainMs)));
     });
 
+    const lb = createLoadBalancerState();
+    const connectionPool = enforceConnectionPool();
     const outbound = await startListener({
       direction: "outbound",
       host,
@@ -147,8 +179,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       handler: createOutboundPipeline({
         proxy: options.proxy,
         routes: policy,
-        lb: createLoadBalancerState(),
+        lb,
+        connectionPool,
         pool: meshPool,
+        upstreamAddress: upstreamAddressFor(meshTls),
         stats: stats.outbound,
         telemetry,
         random,
@@ -161,13 +195,24 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       snapshot: () => policy.current().snapshot,
       appPort: options.appPort,
       log,
+      peerIdentity: peerIdentityOf,
       ...(options.jwksFetch ? { fetch: options.jwksFetch } : {}),
+    });
+    const gate = createInboundTlsGate({
+      mode: () => inboundTlsMode(policy.current().snapshot.inboundTls, options.appPort),
+      ...(meshTls ? { meshTls } : {}),
+      log,
+    });
+    cleanups.push(async () => {
+      gate.stop();
+      meshTls?.stop();
     });
     const inbound = await startListener({
       direction: "inbound",
       host,
       port: options.inboundPort ?? 0,
       log,
+      gate,
       handler: createInboundPipeline({
         appPort: options.appPort,
         pool: appPool,
@@ -193,6 +238,11 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         upstreamPools: meshPool.size,
         metricSeries: telemetry.seriesCount(),
         authz: authz.report(),
+        mtls: gate.stats,
+        trafficPolicy: {
+          connectionPools: connectionPool.clusters(),
+          ejected: ejectedEndpoints(snapshot, lb),
+        },
       };
     };
     const snapshot = () => policy.current().snapshot;
@@ -239,4 +289,16 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
 function endpointsOf(generation: RouteGeneration) {
   return Object.values(generation.snapshot.clusters).flatMap((cluster) => cluster.endpoints);
+}
+
+/** Endpoints (`address:port`) ejected by outlier detection now, per cluster that has any. */
+function ejectedEndpoints(snapshot: Snapshot, lb: LoadBalancerState): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const now = lb.clock();
+  for (const cluster of Object.values(snapshot.clusters)) {
+    if (!cluster.outlierDetection) continue;
+    const ejected = lb.outliers.ejected(cluster, now);
+    if (ejected.length > 0) out[cluster.name] = ejected;
+  }
+  return out;
 }

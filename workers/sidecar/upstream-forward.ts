@@ -123,7 +123,8 @@ function attempt(
   resolve: (result: AttemptResult) => void,
   retriesLeft: number,
 ): void {
-  const lease = pool.lease(endpoint);
+  const limits = ctx.direction === "outbound" && ctx.cluster ? (ctx.cluster.connectionPool ?? {}) : undefined;
+  const lease = pool.lease(endpoint, limits);
   const upstream = request({
     agent: lease.agent,
     host: endpoint.address,

@@ -1,5 +1,33 @@
 import { Agent } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { UpstreamAddress } from "./proxy-context.ts";
+
+/** Per-connection limits of a DestinationRule `connectionPool.http`. */
+export interface ConnectionLimits {
+  /** A connection is closed after this many requests (Istio `maxRequestsPerConnection`). */
+  maxRequestsPerConnection?: number;
+  /** An idle keep-alive connection is closed after this long (Istio `idleTimeout`). */
+  idleTimeoutMs?: number;
+}
+
+/** A keep-alive agent that applies {@link ConnectionLimits} when a connection goes back to the pool. */
+class LimitedAgent extends Agent {
+  limits: ConnectionLimits = {};
+  readonly uses = new WeakMap<Duplex, number>();
+
+  override keepSocketAlive(socket: Duplex): boolean {
+    const used = (this.uses.get(socket) ?? 0) + 1;
+    this.uses.set(socket, used);
+    const max = this.limits.maxRequestsPerConnection;
+    if (max !== undefined && used >= max) return false;
+    // Node's Agent returns whether it kept the socket; its typings say void.
+    const kept = (super.keepSocketAlive as (s: Duplex) => unknown)(socket) !== false;
+    const idle = this.limits.idleTimeoutMs;
+    if (kept && idle !== undefined) (socket as Socket).setTimeout(idle);
+    return kept;
+  }
+}
 
 /** Connection pool settings for each upstream endpoint. */
 export interface UpstreamPoolOptions {
@@ -7,6 +35,8 @@ export interface UpstreamPoolOptions {
   maxSockets?: number;
   /** Idle keep-alive connections kept per endpoint. Default 32. */
   maxFreeSockets?: number;
+  /** Opens a mutual-TLS connection, for endpoints whose `transport` is `mtls` (the sidecar's identity). */
+  connectMtls?: (options: { host?: string | null; port?: number | null }) => Socket;
 }
 
 /** A borrowed keep-alive agent; `release()` exactly once when the request is done. */
@@ -17,7 +47,8 @@ export interface UpstreamLease {
 
 /** Keep-alive connection pools, one per upstream endpoint (`address:port`). */
 export interface UpstreamPool {
-  lease(endpoint: UpstreamAddress): UpstreamLease;
+  /** `limits` (the routed cluster's; `{}` for none) apply to the endpoint's connections from then on. */
+  lease(endpoint: UpstreamAddress, limits?: ConnectionLimits): UpstreamLease;
   /** Closes pools of endpoints not in `endpoints` once their in-flight requests are done. */
   retain(endpoints: Iterable<UpstreamAddress>): void;
   /** Number of endpoint pools currently open. */
@@ -27,7 +58,9 @@ export interface UpstreamPool {
 }
 
 interface PoolEntry {
-  agent: Agent;
+  /** `address:port`, what `retain` compares (an endpoint may have a plaintext and an mTLS pool). */
+  endpoint: string;
+  agent: LimitedAgent;
   active: number;
   retired: boolean;
 }
@@ -51,12 +84,13 @@ export function createUpstreamPool(options: UpstreamPoolOptions = {}): UpstreamP
     entries.delete(key);
   };
   return {
-    lease(endpoint) {
+    lease(endpoint, limits) {
       const key = endpointKey(endpoint);
       let entry = entries.get(key);
       if (!entry) {
         entry = {
-          agent: new Agent({
+          endpoint: `${endpoint.address}:${endpoint.port}`,
+          agent: new LimitedAgent({
             keepAlive: true,
             maxSockets: options.maxSockets ?? 128,
             maxFreeSockets: options.maxFreeSockets ?? 32,
@@ -68,9 +102,16 @@ export function createUpstreamPool(options: UpstreamPoolOptions = {}): UpstreamP
           active: 0,
           retired: false,
         };
+        if (endpoint.transport === "mtls") {
+          const connect = options.connectMtls;
+          if (!connect) throw new Error(`no mTLS credentials to reach ${key}`);
+          // Each new connection dials TLS with the certificate in force then (rotation-safe).
+          Object.assign(entry.agent, { createConnection: connect });
+        }
         entries.set(key, entry);
       }
       const leased = entry;
+      if (limits) leased.agent.limits = limits;
       leased.active++;
       let released = false;
       return {
@@ -85,9 +126,9 @@ export function createUpstreamPool(options: UpstreamPoolOptions = {}): UpstreamP
     },
     retain(endpoints) {
       const keep = new Set<string>();
-      for (const endpoint of endpoints) keep.add(endpointKey(endpoint));
+      for (const endpoint of endpoints) keep.add(`${endpoint.address}:${endpoint.port}`);
       for (const [key, entry] of entries) {
-        entry.retired = !keep.has(key);
+        entry.retired = !keep.has(entry.endpoint);
         if (entry.retired && entry.active === 0) close(key, entry);
       }
     },
@@ -101,5 +142,6 @@ export function createUpstreamPool(options: UpstreamPoolOptions = {}): UpstreamP
 }
 
 function endpointKey(endpoint: UpstreamAddress): string {
-  return `${endpoint.address}:${endpoint.port}`;
+  const at = `${endpoint.address}:${endpoint.port}`;
+  return endpoint.transport === "mtls" ? `mtls|${at}` : at;
 }

@@ -1,14 +1,16 @@
-import type { Endpoint } from "../../control/compile/snapshot.ts";
+import type { Cluster, Endpoint } from "../../control/compile/snapshot.ts";
 import {
   type AttemptOutcome,
+  hashKeyOf,
   type LoadBalancerState,
+  outlierStatusOf,
   pickEndpointForRetry,
   planRetry,
   type RetryVerdict,
   retryPolicyOf,
 } from "../engine/index.ts";
 import { respondLocally } from "./local-response.ts";
-import { addFlag, type Handler } from "./proxy-context.ts";
+import { addFlag, type Handler, type ProxyContext, type UpstreamAddress } from "./proxy-context.ts";
 import { bufferRequestBody } from "./request-body.ts";
 import {
   type AttemptResult,
@@ -27,6 +29,8 @@ export interface RetryForwardDeps {
   /** Waits between attempts; default setTimeout. */
   sleep?: (ms: number) => Promise<void>;
   connectTimeoutMs?: number;
+  /** Where (and how: plaintext or mTLS) an endpoint is reached; default its address and port, plaintext. */
+  upstreamAddress?: (cluster: Cluster, endpoint: Endpoint) => UpstreamAddress;
 }
 
 /**
@@ -54,20 +58,25 @@ export function forwardWithRetries(deps: RetryForwardDeps): Handler {
     const policy = ctx.route ? retryPolicyOf(ctx.route.action) : undefined;
     const retriable = policy !== undefined && policy.attempts > 0 && (await bufferRequestBody(ctx));
     const tried: Endpoint[] = [];
+    const hashKey = hashKeyFor(ctx);
     for (let retries = 0; ; retries++) {
       if (ctx.abort.signal.aborted) return;
-      const endpoint = pickEndpointForRetry(cluster, deps.lb, deps.random, tried);
+      const endpoint = pickEndpointForRetry(cluster, deps.lb, deps.random, tried, hashKey);
       if (!endpoint) {
         respondLocally(ctx, 503, "UH", `no healthy endpoint in cluster ${cluster.name}`);
         return;
       }
       tried.push(endpoint);
-      ctx.endpoint = { address: endpoint.address, port: endpoint.port };
+      ctx.endpoint = deps.upstreamAddress?.(cluster, endpoint) ?? {
+        address: endpoint.address,
+        port: endpoint.port,
+      };
       const result = await sendAttempt(ctx, deps.pool, ctx.endpoint, {
-        connectTimeoutMs,
+        connectTimeoutMs: cluster.connectionPool?.connectTimeoutMs ?? connectTimeoutMs,
         ...(policy?.perTryTimeoutMs !== undefined ? { perTryTimeoutMs: policy.perTryTimeoutMs } : {}),
       });
       const outcome = toOutcome(result);
+      if (outcome) deps.lb.report(cluster, endpoint, outlierStatusOf(outcome));
       const verdict: RetryVerdict =
         retriable && policy && outcome ? planRetry(policy, outcome, retries, deps.random) : { kind: "done" };
       if (verdict.kind === "retry") {
@@ -109,4 +118,32 @@ function toOutcome(result: AttemptResult): AttemptOutcome | undefined {
 /** Drops an attempt's answer that will be retried (read to the end so the connection is reused). */
 function discard(result: AttemptResult): void {
   if (result.kind === "response") result.response.resume();
+}
+
+/**
+ * The consistent-hash key of the request for its cluster (header, cookie, caller IP or query
+ * parameter); a generated cookie is appended to the upstream response's `set-cookie`.
+ */
+function hashKeyFor(ctx: ProxyContext): string | undefined {
+  const policy = ctx.cluster?.consistentHash;
+  if (!policy) return undefined;
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(ctx.upstreamHeaders))
+    if (value !== undefined)
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join("; ") : String(value);
+  const socket = ctx.req.socket;
+  const sourceIp = socket.remoteAddress;
+  const { key, setCookie } = hashKeyOf(policy, {
+    headers,
+    path: ctx.path,
+    ...(sourceIp ? { sourceIp } : {}),
+    connectionId: `${sourceIp}:${socket.remotePort}|${socket.localAddress}:${socket.localPort}`,
+  });
+  if (setCookie) {
+    ctx.upstreamResponseHooks.push((response) => {
+      const existing = response.headers["set-cookie"] ?? [];
+      response.headers["set-cookie"] = [...existing, setCookie];
+    });
+  }
+  return key;
 }
