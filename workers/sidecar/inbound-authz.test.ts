@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../broker/logger.ts";
 import { RESPONSE_FLAGS_HEADER } from "../engine/index.ts";
 import { type Sidecar, startSidecar } from "./sidecar.ts";
-import { call, startTestApp, startTestMesh, type TestApp, type TestMesh, waitFor } from "./test-mesh.ts";
+import { call, startTestApp, startTestMesh, type TestApp, type TestMesh } from "./test-mesh.ts";
 
 /**
  * Real nats-server, real sidecar, real HTTP: AuthorizationPolicy and RequestAuthentication applied
@@ -24,10 +24,7 @@ const policy = (name: string, spec: object, annotations?: Record<string, string>
   spec,
 });
 
-async function applyAndWait(...docs: object[]): Promise<void> {
-  const revision = await mesh.apply(...docs);
-  await waitFor(() => sidecar.snapshot().revision >= revision, 5_000, `revision ${revision}`);
-}
+const applyAndWait = (...docs: object[]) => mesh.applyAndWait([sidecar], ...docs);
 
 beforeAll(async () => {
   mesh = await startTestMesh();

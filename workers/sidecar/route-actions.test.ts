@@ -48,10 +48,7 @@ async function app(name: string, handler?: TestAppHandler): Promise<void> {
   stops.push(() => running.stop());
 }
 
-async function applyAndWait(...documents: object[]): Promise<void> {
-  const revision = await mesh.apply(...documents);
-  await waitFor(() => client.snapshot().revision >= revision, 5_000, `revision ${revision}`);
-}
+const applyAndWait = (...documents: object[]) => mesh.applyAndWait([client], ...documents);
 
 function outbound(authority: string, path = "/", options: Parameters<typeof call>[3] = {}): Promise<Answer> {
   return call(client.outboundPort, authority, path, options);

@@ -68,11 +68,11 @@ function peerAuthentication(mode: string, namespace = "istio-system"): object {
   };
 }
 
-async function applyEverywhere(...documents: object[]): Promise<void> {
-  const revision = await mesh.apply(...documents);
-  const all = [reviews, productpage, ratings].map((w) => w.sidecar);
-  await waitFor(() => all.every((s) => s.snapshot().revision >= revision), 5_000, `revision ${revision}`);
-}
+const applyEverywhere = (...documents: object[]) =>
+  mesh.applyAndWait(
+    [reviews, productpage, ratings].map((w) => w.sidecar),
+    ...documents,
+  );
 
 /** openssl s_client with a mesh client certificate, sending one HTTP request. */
 async function sClient(port: number, withClientCert = true): Promise<{ code: number | null; out: string }> {

@@ -61,11 +61,8 @@ async function workload(app: string, version: string) {
   return { app: running, sidecar: await sidecarFor(app, version, running.port) };
 }
 
-async function applyEverywhere(...documents: object[]): Promise<void> {
-  const revision = await mesh.apply(...documents);
-  const all = [client, reviewsV1.sidecar, reviewsV2.sidecar];
-  await waitFor(() => all.every((s) => s.snapshot().revision >= revision), 5_000, `revision ${revision}`);
-}
+const applyEverywhere = (...documents: object[]) =>
+  mesh.applyAndWait([client, reviewsV1.sidecar, reviewsV2.sidecar], ...documents);
 
 function outbound(authority: string, path = "/", options: Parameters<typeof call>[3] = {}): Promise<Answer> {
   return call(client.outboundPort, authority, path, options);

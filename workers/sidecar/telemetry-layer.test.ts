@@ -86,10 +86,7 @@ function series(text: string, name: string): Series[] {
   return out;
 }
 
-async function applyAndWait(proxies: Sidecar[], ...documents: object[]): Promise<void> {
-  const revision = await mesh.apply(...documents);
-  await waitFor(() => proxies.every((p) => p.snapshot().revision >= revision), 5_000, `revision ${revision}`);
-}
+const applyAndWait = (proxies: Sidecar[], ...documents: object[]) => mesh.applyAndWait(proxies, ...documents);
 
 function telemetryFor(app: string, spec: object): object {
   return {

@@ -33,6 +33,11 @@ export interface TestMesh {
   apply(...documents: object[]): Promise<number>;
   /** Deletes a resource (store delete marker + signed event); resolves to its revision. */
   remove(kind: string, name: string, namespace?: string): Promise<number>;
+  /** Applies resources, then waits until every given proxy's snapshot reflects them. */
+  applyAndWait(
+    proxies: ReadonlyArray<{ snapshot(): { revision: number } }>,
+    ...documents: object[]
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +49,11 @@ export async function startTestMesh(): Promise<TestMesh> {
   const verifier = await createVerifier(publicJwks);
   const writer = await createMeshWriter(nc, signer);
   let revision = 0;
+  const apply = async (...documents: object[]) => {
+    for (const [index, document] of documents.entries())
+      revision = await writer.apply(validTestResource(document, index));
+    return revision;
+  };
   return {
     nats,
     nc,
@@ -51,14 +61,14 @@ export async function startTestMesh(): Promise<TestMesh> {
     signer,
     store: writer.store,
     publisher: writer.publisher,
-    async apply(...documents) {
-      for (const [index, document] of documents.entries())
-        revision = await writer.apply(validTestResource(document, index));
-      return revision;
-    },
+    apply,
     async remove(kind, name, namespace = "default") {
       revision = await writer.remove({ kind, namespace, name });
       return revision;
+    },
+    async applyAndWait(proxies, ...documents) {
+      const target = await apply(...documents);
+      await waitFor(() => proxies.every((p) => p.snapshot().revision >= target), 5_000, `revision ${target}`);
     },
     async stop() {
       await nc.drain().catch(() => nc.close());

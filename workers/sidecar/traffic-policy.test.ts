@@ -11,7 +11,6 @@ import {
   type TestApp,
   type TestMesh,
   virtualService,
-  waitFor,
   workloadEntry,
 } from "./test-mesh.ts";
 
@@ -25,10 +24,7 @@ let client: Sidecar;
 const apps = new Map<string, TestApp>();
 const stops: Array<() => Promise<void>> = [];
 
-async function applyAndWait(...documents: object[]): Promise<void> {
-  const revision = await mesh.apply(...documents);
-  await waitFor(() => client.snapshot().revision >= revision, 5_000, `revision ${revision}`);
-}
+const applyAndWait = (...documents: object[]) => mesh.applyAndWait([client], ...documents);
 
 function destinationRule(host: string, trafficPolicy: object): object {
   return {
