@@ -2,10 +2,12 @@ import type { StoredResource } from "../../broker/events.ts";
 import type { AuthorizationPolicySpec, AuthzRuleSpec } from "../model/authorization-policy.ts";
 import { AUTHZ_ACTIONS, isDryRun } from "../model/authorization-policy.ts";
 import { parseDurationMs } from "../model/duration.ts";
+import { MESH_CONFIG_MAP, type MeshConfigSpec, readMeshConfig } from "../model/mesh-config.ts";
 import type { JwtRuleSpec, RequestAuthenticationSpec } from "../model/request-authentication.ts";
 import { policyApplies, readRawTargeting, type ServiceSelectorLookup } from "./authz-selection.ts";
 import type { AuthzPolicy, AuthzRule, AuthzSnapshot, JwtRule } from "./authz-snapshot.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
+import { resolveExtAuthz } from "./ext-authz-providers.ts";
 import type { Diagnostic, ProxyIdentity } from "./snapshot.ts";
 
 /** A security resource as the compiler holds it: `resource` is set only when it validated. */
@@ -42,8 +44,11 @@ export function compileAuthz(
   const jwtRules: JwtRule[] = [];
   const diagnostics: Diagnostic[] = [];
   let any = false;
+  let mesh: MeshConfigSpec | undefined;
   for (const checked of resources) {
     const { raw } = checked;
+    if (isMeshConfigMap(raw) && checked.resource)
+      mesh = readMeshConfig(checked.resource.spec as Record<string, string>);
     if (!SECURITY_KINDS.has(raw.kind)) continue;
     any = true;
     const namespace = raw.metadata?.namespace ?? "default";
@@ -71,7 +76,19 @@ export function compileAuthz(
   if (!any) return { diagnostics };
   policies.sort((a, b) => compare(a.ref, b.ref));
   jwtRules.sort((a, b) => compare(a.ref, b.ref));
-  return { authz: { policies, jwtRules }, diagnostics };
+  const resolved = resolveExtAuthz(policies, mesh, diagnostics);
+  const authz: AuthzSnapshot = { policies: resolved.policies, jwtRules };
+  if (resolved.providers) authz.extAuthz = resolved.providers;
+  return { authz, diagnostics };
+}
+
+/** True for ConfigMap `istio-system/istio`, the mesh config (CUSTOM providers). */
+export function isMeshConfigMap(raw: StoredResource): boolean {
+  return (
+    raw.kind === "ConfigMap" &&
+    raw.metadata?.namespace === MESH_CONFIG_MAP.namespace &&
+    raw.metadata?.name === MESH_CONFIG_MAP.name
+  );
 }
 
 function compilePolicy(ref: string, resource: StoredResource): AuthzPolicy | undefined {

@@ -89,10 +89,37 @@ export interface JwtRule {
   rejectAll?: string;
 }
 
+/**
+ * A CUSTOM policy's external authorizer: mesh config `extensionProviders[].envoyExtAuthzHttp`, with
+ * defaults applied. Header patterns are lower-case Istio globs (exact, `prefix*`, `*suffix`).
+ */
+export interface ExtAuthzProvider {
+  name: string;
+  /** Host of the authorizer's Service (`<namespace>/` dropped), or an IP address. */
+  service: string;
+  port: number;
+  /** Prepended to the request path in the check request (default none). */
+  pathPrefix: string;
+  /** Default 600 s, as Istio documents. */
+  timeoutMs: number;
+  /** Authorizer unreachable or too slow: allow instead of denying. */
+  failOpen: boolean;
+  /** Status of the denial when the authorizer fails (default 403). */
+  statusOnError: number;
+  /** Request headers sent in the check (besides the always-sent authorization/host/method/path ones). */
+  includeRequestHeadersInCheck: string[];
+  includeAdditionalHeadersInCheck: Record<string, string>;
+  headersToUpstreamOnAllow: string[];
+  headersToDownstreamOnAllow: string[];
+  headersToDownstreamOnDeny: string[];
+}
+
 /** What `Snapshot.authz` holds; absent from a snapshot when no security policy exists at all. */
 export interface AuthzSnapshot {
   /** Policies that apply to this proxy, ordered by `ref`. */
   policies: AuthzPolicy[];
   /** JWT rules that apply to this proxy, ordered by `ref`. */
   jwtRules: JwtRule[];
+  /** The extension providers the CUSTOM policies here name (present when there is one). */
+  extAuthz?: Record<string, ExtAuthzProvider>;
 }

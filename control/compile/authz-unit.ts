@@ -1,4 +1,9 @@
-import { type CheckedSecurityResource, compileAuthz, SECURITY_KINDS } from "./authz-policies.ts";
+import {
+  type CheckedSecurityResource,
+  compileAuthz,
+  isMeshConfigMap,
+  SECURITY_KINDS,
+} from "./authz-policies.ts";
 import type { AuthzSnapshot } from "./authz-snapshot.ts";
 import { contentHash } from "./hash.ts";
 import { serviceFqdn } from "./host-names.ts";
@@ -40,7 +45,7 @@ export function createAuthzUnit(proxy: ProxyIdentity): AuthzUnit {
       const security: CheckedSecurityResource[] = [];
       const services: CheckedSecurityResource[] = [];
       for (const c of [...checked.keys()].sort().map((k) => checked.get(k)!)) {
-        if (SECURITY_KINDS.has(c.raw.kind)) security.push(c);
+        if (SECURITY_KINDS.has(c.raw.kind) || isMeshConfigMap(c.raw)) security.push(c);
         else if (c.raw.kind === "Service") services.push(c);
       }
       const targetsServices = security.some((c) => targetsService(c.raw.spec));

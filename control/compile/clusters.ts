@@ -4,6 +4,8 @@ import type { WorkloadEntrySpec } from "../model/workload-entry.ts";
 import { clusterTlsOf } from "./cluster-tls.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
 import type { DestinationPolicy } from "./destination-policy.ts";
+import { headlessPods, podHost, podHostname } from "./headless.ts";
+import { type Protocol, selectPortProtocol } from "./protocol.ts";
 import type { Indexed, IndexedService } from "./resource-index.ts";
 import type { Cluster, Diagnostic, Endpoint } from "./snapshot.ts";
 import { compileClusterPolicy, DEFAULT_LOAD_BALANCER, effectiveTrafficPolicy } from "./traffic-policy.ts";
@@ -39,8 +41,10 @@ export function buildServiceClusters(
   diagnostics: Diagnostic[],
 ): Record<string, Cluster> {
   const selector = service.spec.selector ?? {};
-  const selected =
-    Object.keys(selector).length === 0
+  // A ServiceEntry's endpoints come already selected (inline endpoints or its workloadSelector).
+  const selected = service.entry
+    ? workloadEntries
+    : Object.keys(selector).length === 0
       ? []
       : workloadEntries.filter((we) => Object.entries(selector).every(([k, v]) => we.spec.labels?.[k] === v));
   const members = selected.filter((we) => {
@@ -61,20 +65,33 @@ export function buildServiceClusters(
   for (const port of service.ports) {
     const endpoints = members.map((we) => endpointFor(we, port));
     const name = clusterName(port.port, undefined, service.fqdn);
+    const protocol = declaredProtocol(port);
     clusters[name] = {
       name,
       service: service.fqdn,
       port: port.port,
+      ...protocol,
       endpoints,
       ...compileClusterPolicy(effectiveTrafficPolicy(policy?.trafficPolicy, undefined, port.port)),
       ...clusterTlsOf(effectiveTrafficPolicy(policy?.trafficPolicy, undefined, port.port)),
     };
+    // Headless Services: one cluster per pod, so `<pod>.<service>` reaches that pod only.
+    for (const we of headlessPods(service, members)) {
+      const host = podHost(podHostname(we), service);
+      const podCluster = clusterName(port.port, undefined, host);
+      clusters[podCluster] = {
+        ...(clusters[name] as Cluster),
+        name: podCluster,
+        endpoints: [endpointFor(we, port)],
+      };
+    }
     for (const [subset, def] of policy?.subsets ?? []) {
       const subsetName = clusterName(port.port, subset, service.fqdn);
       clusters[subsetName] = {
         name: subsetName,
         service: service.fqdn,
         port: port.port,
+        ...protocol,
         subset,
         endpoints: endpoints.filter((e) => Object.entries(def.labels).every(([k, v]) => e.labels[k] === v)),
         ...compileClusterPolicy(effectiveTrafficPolicy(policy?.trafficPolicy, def.trafficPolicy, port.port)),
@@ -83,6 +100,12 @@ export function buildServiceClusters(
     }
   }
   return clusters;
+}
+
+/** `{ protocol }` unless the port is plain HTTP/1.1 (declared or not), which clusters leave implicit. */
+function declaredProtocol(port: ServicePort): { protocol?: Protocol } {
+  const protocol = selectPortProtocol(port);
+  return protocol === "HTTP" || protocol === "Unsupported" ? {} : { protocol };
 }
 
 function endpointFor(we: Indexed<WorkloadEntrySpec>, port: ServicePort): Endpoint {

@@ -23,6 +23,20 @@ export const COMPILE_DIAGNOSTIC_CODES = {
   JIBE2014:
     "several PeerAuthentications apply at the same level (mesh, namespace or workload); the oldest wins",
   JIBE2030: "invalid security policy reached this proxy and was compiled to fail closed",
+  JIBE2040:
+    "several Sidecars apply to one workload at the same level (Istio: oldest wins); the others are ignored for it",
+  JIBE2041:
+    "VirtualService host is not exposed by any server of the Gateway it is bound to: not served there",
+  JIBE2042: "Ingress backend names an unknown Service or Service port: that path answers 503",
+  JIBE2031:
+    "CUSTOM policy names an extension provider mesh config does not define (or several providers): it denies what it matches",
+  JIBE2060:
+    "HTTPRoute parentRef does not attach (no such listener, not allowed by allowedRoutes, or no hostname in common): Accepted is False there",
+  JIBE2061:
+    "HTTPRoute backendRef does not resolve (not a Service, no such Service or port, or another namespace without a ReferenceGrant): requests for it answer 500",
+  JIBE2062: "HTTPRoute filter Jibe does not implement (ExtensionRef): requests the rule matches answer 500",
+  JIBE2063:
+    "VirtualService for a Service that mesh (GAMMA) HTTPRoutes attach to: the HTTPRoutes route it for sidecars, the VirtualService is ignored there",
 } as const;
 
 /** A code from {@link COMPILE_DIAGNOSTIC_CODES}. */

@@ -66,11 +66,13 @@ export function compileHttpRoute(
   ruleIndex: number,
   rule: HttpRoute,
   ctx: RouteContext,
+  /** `tcp` for a VirtualService `tcp` rule (only `match` and `route`): paths and origins name it. */
+  section: "http" | "tcp" = "http",
 ): Route[] {
-  const path = `spec.http[${ruleIndex}]`;
+  const path = `spec.${section}[${ruleIndex}]`;
   const matches = toRouteMatches(rule.match, vs.namespace, ctx.proxy);
   if (!matches) return [];
-  const origin = `${vs.ref}#${ruleIndex}`;
+  const origin = section === "http" ? `${vs.ref}#${ruleIndex}` : `${vs.ref}#tcp${ruleIndex}`;
   warnUnenforced(vs, rule, path, ctx);
   const headers = compileHeaders(rule.headers);
   const hostHeader = takeHostHeader(headers);

@@ -5,6 +5,7 @@ import { attachAuthz, createAuthzUnit } from "./authz-unit.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
 import { canonicalJson, contentHash } from "./hash.ts";
 import { domainSuffix } from "./host-names.ts";
+import { attachInboundProtocols, inboundProtocolsOf } from "./inbound-protocols.ts";
 import { attachInboundTls, createInboundTlsUnit } from "./inbound-tls-unit.ts";
 import { buildResourceIndex, resourceTokens } from "./resource-index.ts";
 import type { Cluster, Diagnostic, ProxyIdentity, Snapshot, VirtualHost } from "./snapshot.ts";
@@ -160,12 +161,15 @@ export function createIncrementalCompiler(
       }
       memo = nextMemo;
 
-      const result = attachInboundTls(
-        attachAuthz(
-          assemble(proxy, proxyHash, state.revision, checked, memo),
-          authzUnit.update(checked, index, suffix),
+      const result = attachInboundProtocols(
+        attachInboundTls(
+          attachAuthz(
+            assemble(proxy, proxyHash, state.revision, checked, memo),
+            authzUnit.update(checked, index, suffix),
+          ),
+          inboundTlsUnit.update(checked),
         ),
-        inboundTlsUnit.update(checked),
+        inboundProtocolsOf(index, proxy),
       );
       const changed = result.snapshot.version !== lastVersion;
       lastVersion = result.snapshot.version;

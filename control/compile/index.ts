@@ -10,6 +10,7 @@ export type {
 export { clusterName, DEFAULT_LOAD_BALANCER } from "./clusters.ts";
 export { compile } from "./compile.ts";
 export { COMPILE_DIAGNOSTIC_CODES, type CompileDiagnosticCode } from "./compile-diagnostics.ts";
+export { bindGateways, type GatewayBinding, type GatewayExposure } from "./gateway-binding.ts";
 export { canonicalJson, contentHash, fnv1a64 } from "./hash.ts";
 export { resolveHost, serviceDomains, serviceFqdn } from "./host-names.ts";
 export {
@@ -20,6 +21,22 @@ export {
   type IncrementalResult,
 } from "./incremental.ts";
 export { compileInboundTls, inboundTlsMode } from "./peer-authentication.ts";
+export {
+  inboundListenerProtocol,
+  inboundPortProtocol,
+  type ListenerProtocol,
+  listenerProtocolOf,
+  type Protocol,
+  parseProtocol,
+  selectPortProtocol,
+  usesHttp2Upstream,
+} from "./protocol.ts";
+export {
+  type OutboundTrafficMode,
+  PASSTHROUGH_CLUSTER,
+  type SidecarScope,
+  selectSidecarScope,
+} from "./sidecar-scope.ts";
 export type {
   Cluster,
   Diagnostic,

@@ -1,9 +1,22 @@
 import type { StoredResource } from "../../broker/events.ts";
 import type { DestinationRuleSpec } from "../model/destination-rule.ts";
+import type { GatewaySpec } from "../model/gateway.ts";
+import { type IngressSpec, isJibeIngress } from "../model/ingress.ts";
+import { MESH_CONFIG_MAP } from "../model/mesh-config.ts";
 import type { ServicePort, ServiceSpec } from "../model/service.ts";
+import type { ServiceEntrySpec } from "../model/service-entry.ts";
+import type { SidecarSpec } from "../model/sidecar.ts";
 import { MESH_GATEWAY, type VirtualServiceSpec } from "../model/virtual-service.ts";
 import type { WorkloadEntrySpec } from "../model/workload-entry.ts";
+import {
+  addGatewayApiResource,
+  emptyGatewayApiIndex,
+  finishGatewayApiIndex,
+  type GatewayApiIndex,
+  gatewayApiTokens,
+} from "./gateway-api-index.ts";
 import { resolveHost, serviceFqdn } from "./host-names.ts";
+import { type ServiceEntryView, serviceEntryServices } from "./service-entries.ts";
 
 /** A validated resource with what every step needs to name and order it. */
 export interface Indexed<S> {
@@ -21,6 +34,8 @@ export interface Indexed<S> {
 export interface IndexedService extends Indexed<ServiceSpec> {
   fqdn: string;
   ports: ServicePort[];
+  /** Set when the service is a host of a ServiceEntry (`fqdn` is that host). */
+  entry?: ServiceEntryView;
 }
 
 export interface IndexedDestinationRule extends Indexed<DestinationRuleSpec> {
@@ -42,6 +57,16 @@ export interface ResourceIndex {
   destinationRules: Map<string, IndexedDestinationRule[]>;
   wildcardDestinationRules: IndexedDestinationRule[];
   virtualServices: Map<string, IndexedVirtualService[]>;
+  /** Sidecar resources, oldest first. */
+  sidecars: Indexed<SidecarSpec>[];
+  /** Istio Gateways by `namespace/name`. */
+  gateways: Map<string, Indexed<GatewaySpec>>;
+  /** Ingresses whose class is Jibe's, oldest first (others are not ours and are left out). */
+  ingresses: Indexed<IngressSpec>[];
+  /** `data` of the mesh config ConfigMap (`istio-system/istio`), when there is one. */
+  meshConfigData?: Record<string, string>;
+  /** Gateway API Gateways (KubernetesGateway), HTTPRoutes and ReferenceGrants. */
+  gatewayApi: GatewayApiIndex;
 }
 
 /** Istio's order for conflicting config: creation time, then namespace, then name. */
@@ -94,7 +119,12 @@ export function buildResourceIndex(
     destinationRules: new Map(),
     wildcardDestinationRules: [],
     virtualServices: new Map(),
+    sidecars: [],
+    gateways: new Map(),
+    ingresses: [],
+    gatewayApi: emptyGatewayApiIndex(),
   };
+  const serviceEntryHosts: IndexedService[] = [];
   for (const [key, resource] of entries) {
     const { namespace } = resource.metadata;
     switch (resource.kind) {
@@ -124,10 +154,38 @@ export function buildResourceIndex(
         for (const host of hosts) push(index.virtualServices, host, vs);
         break;
       }
+      case "ServiceEntry":
+        serviceEntryHosts.push(...serviceEntryServices(key, resource));
+        break;
+      case "Sidecar":
+        index.sidecars.push(indexed<SidecarSpec>(key, resource));
+        break;
+      case "Gateway":
+        index.gateways.set(`${namespace}/${resource.metadata.name}`, indexed<GatewaySpec>(key, resource));
+        break;
+      case "Ingress":
+        if (isJibeIngress(resource.spec as IngressSpec, resource.metadata))
+          index.ingresses.push(indexed<IngressSpec>(key, resource));
+        break;
+      case "ConfigMap":
+        if (namespace === MESH_CONFIG_MAP.namespace && resource.metadata.name === MESH_CONFIG_MAP.name)
+          index.meshConfigData = resource.spec as Record<string, string>;
+        break;
+      case "KubernetesGateway":
+      case "HTTPRoute":
+      case "ReferenceGrant":
+        addGatewayApiResource(index.gatewayApi, resource.kind, indexed(key, resource));
+        break;
       default:
         break;
     }
   }
+  // A Kubernetes Service of the same name wins, as Istio prefers it; then the oldest ServiceEntry.
+  for (const service of serviceEntryHosts.sort(byCreation))
+    if (!index.services.has(service.fqdn)) index.services.set(service.fqdn, service);
+  finishGatewayApiIndex(index.gatewayApi);
+  index.sidecars.sort(byCreation);
+  index.ingresses.sort(byCreation);
   for (const list of index.workloadEntries.values()) list.sort((a, b) => compare(a.ref, b.ref));
   for (const list of index.destinationRules.values()) list.sort(byCreation);
   index.wildcardDestinationRules.sort(byCreation);
@@ -162,6 +220,20 @@ export function resourceTokens(resource: StoredResource, suffix: string): string
       );
       return hosts.flatMap((h) => (h.includes("*") ? [`vs:${h}`, "vs:*"] : [`vs:${h}`]));
     }
+    case "ServiceEntry":
+      return ((resource.spec as ServiceEntrySpec).hosts ?? []).map((h) => `svc:${h.toLowerCase()}`);
+    case "Sidecar":
+      return ["sidecar"];
+    case "Gateway":
+      return ["gateway"];
+    case "Ingress":
+      return ["ingress"];
+    case "ConfigMap":
+      return ["mesh-config"];
+    case "KubernetesGateway":
+    case "HTTPRoute":
+    case "ReferenceGrant":
+      return gatewayApiTokens(resource, suffix);
     default:
       return [];
   }

@@ -6,6 +6,7 @@
  */
 
 import type { AuthzSnapshot } from "./authz-snapshot.ts";
+import type { Protocol } from "./protocol.ts";
 
 /** Who a proxy is. The compile step uses it to select what applies to this proxy. */
 export interface ProxyIdentity {
@@ -49,6 +50,8 @@ export interface WeightedCluster {
   weight: number;
   /** Header changes when this destination is picked; applied before the route's own (which win). */
   headers?: HeaderPolicy;
+  /** A destination that did not resolve (Gateway API backendRef): its share answers this status, not 503. */
+  unresolvedStatus?: number;
 }
 
 /**
@@ -81,6 +84,8 @@ export interface RedirectPolicy {
   /** `FROM_PROTOCOL_DEFAULT`: 80/443 by scheme (left out of Location); `FROM_REQUEST_PORT`: the request's. */
   derivePort?: "FROM_PROTOCOL_DEFAULT" | "FROM_REQUEST_PORT";
   scheme?: "http" | "https";
+  /** Rewrites the path as a route rewrite would, query kept (Gateway API `ReplacePrefixMatch`). */
+  pathRewrite?: UriRewrite;
 }
 
 /**
@@ -175,7 +180,8 @@ export type RouteAction =
       rewrite?: RewritePolicy;
       mirrors?: MirrorPolicy[];
     }
-  | { kind: "directResponse"; status: number; body?: string }
+  /** `flag`: the proxy, not a rule, answers (Istio's BlackHoleCluster under REGISTRY_ONLY: 502 `NR`). */
+  | { kind: "directResponse"; status: number; body?: string; flag?: "NR" }
   | { kind: "redirect"; redirect: RedirectPolicy };
 
 /** One `http` rule of a VirtualService (or the default route of a Service). */
@@ -200,6 +206,12 @@ export interface VirtualHost {
   domains: string[];
   /** First match wins, in order. */
   routes: Route[];
+  /**
+   * Routes of TCP connections (ports whose protocol is not HTTP, `protocol.ts`): the VirtualService
+   * `tcp` rules (matching `port`, `sourceLabels`, `sourceNamespace`), else the Service's default
+   * routes. Absent when the host has no TCP port and no `tcp` rule.
+   */
+  tcpRoutes?: Route[];
 }
 
 /** An upstream endpoint. */
@@ -215,6 +227,8 @@ export interface Cluster {
   /** Service FQDN. */
   service: string;
   port: number;
+  /** The Service port's protocol (`appProtocol` / port name, `protocol.ts`); absent: HTTP/1.1 (declared `http` or undeclared). */
+  protocol?: Protocol;
   subset?: string;
   loadBalancer: "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM";
   endpoints: Endpoint[];
@@ -229,6 +243,34 @@ export interface Cluster {
    * `security.istio.io/tlsMode: istio`, plaintext to others). `DISABLE`: always plaintext.
    */
   tlsMode?: "DISABLE" | "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL";
+  /**
+   * Envoy's ORIGINAL_DST: the cluster has no endpoints; the proxy connects to the host and port the
+   * request was addressed to (ServiceEntry `resolution: NONE`, the ALLOW_ANY passthrough cluster).
+   */
+  originalDestination?: boolean;
+  /** DestinationRule `tls` settings besides `mode`, when any is set (files are read by the proxy). */
+  tls?: UpstreamTlsSettings;
+}
+
+/**
+ * How a proxy originates TLS to a cluster's endpoints (DestinationRule `ClientTLSSettings` without
+ * `mode`). File paths are the proxy's own files: compiling does no I/O.
+ */
+export interface UpstreamTlsSettings {
+  /** SNI sent in the handshake; default: the service host name. */
+  sni?: string;
+  /** The server certificate must carry one of these SANs (DNS, URI or IP); ISTIO_MUTUAL: SPIFFE IDs. */
+  subjectAltNames?: string[];
+  /** PEM file of the CAs the server certificate must chain to (SIMPLE / MUTUAL); default: system roots. */
+  caCertificates?: string;
+  /** MUTUAL: PEM file of the client certificate chain. */
+  clientCertificate?: string;
+  /** MUTUAL: PEM file of the client certificate's private key. */
+  privateKey?: string;
+  /** A Kubernetes Secret holding the client credentials (not read by Jibe sidecars: they use files). */
+  credentialName?: string;
+  /** Skips verification of the server certificate (chain and SANs). */
+  insecureSkipVerify?: boolean;
 }
 
 /** What a consistent-hash cluster hashes (Istio `LoadBalancerSettings.ConsistentHashLB`). */
@@ -312,4 +354,10 @@ export interface Snapshot {
   authz?: AuthzSnapshot;
   /** Inbound mTLS (sidecars); absent when no PeerAuthentication exists (then PERMISSIVE). */
   inboundTls?: InboundTls;
+  /**
+   * Protocols of the Service ports that select this sidecar, by target port (`targetPort` when a
+   * number, else the port); absent when none is declared other than HTTP. `inboundListenerProtocol`
+   * (protocol.ts) reads it.
+   */
+  inboundProtocols?: Record<number, Protocol>;
 }

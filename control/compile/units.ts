@@ -1,10 +1,21 @@
 import type { VirtualServiceSpec } from "../model/virtual-service.ts";
 import { buildServiceClusters } from "./clusters.ts";
 import { mergeDestinationRules, selectDestinationRules } from "./destination-policy.ts";
+import { gatewayRouteUnits, meshRouteUnit, meshStatusUnits } from "./gateway-api-units.ts";
+import { bindGateways, exposeVirtualHost, type GatewayExposure } from "./gateway-binding.ts";
 import { contentHash } from "./hash.ts";
+import { headlessPods, isHeadless, podHostname } from "./headless.ts";
 import { hostMatches, resolveHost } from "./host-names.ts";
+import { ingressUnits } from "./ingress-routes.ts";
 import type { IndexedService, IndexedVirtualService, ResourceIndex } from "./resource-index.ts";
 import { appliesToProxy } from "./route-match.ts";
+import { isServiceEntryService, markOriginalDestination, serviceEntryEndpoints } from "./service-entries.ts";
+import {
+  isServiceVisible,
+  outboundPolicyHost,
+  type SidecarScope,
+  selectSidecarScope,
+} from "./sidecar-scope.ts";
 import type { Cluster, Diagnostic, ProxyIdentity, VirtualHost } from "./snapshot.ts";
 import { buildVirtualHost } from "./virtual-hosts.ts";
 
@@ -34,41 +45,59 @@ interface PlanContext {
 }
 
 /**
- * Lists the units of a snapshot for this proxy. Sidecars: the clusters of every Service, a
- * virtual host per Service, and one per other host a mesh-bound VirtualService names. Gateways:
- * the clusters of every Service and a virtual host per host a VirtualService bound to one of the
- * proxy's gateways names (a gateway routes nothing by default, as in Istio).
+ * Lists the units of a snapshot for this proxy. Sidecars: the clusters of every Service (and
+ * ServiceEntry host) the proxy sees (its Sidecar's egress hosts, `exportTo`), a virtual host per
+ * such Service, one per other host a mesh-bound VirtualService names, and the outbound-traffic
+ * catch-all when a mode is set. Gateways: the clusters of every Service and a virtual host per host
+ * a VirtualService bound to one of the proxy's gateways (configured, or an Istio Gateway selecting
+ * its labels) names, narrowed to the Gateway's server hosts, plus Ingress hosts (a gateway routes
+ * nothing by default, as in Istio).
  */
 export function planUnits(ctx: PlanContext): Unit[] {
-  const units: Unit[] = [];
-  for (const service of ctx.index.services.values()) units.push(clusterUnit(service, ctx));
+  // Sidecar resources and ServiceEntry exportTo scope what a proxy sees (gateways: exportTo only).
+  const scope = selectSidecarScope(ctx.index, ctx.proxy);
+  const binding = bindGateways(ctx.index, ctx.proxy);
+  const visible = [...ctx.index.services.values()].filter((s) => isServiceVisible(s, scope, ctx.proxy));
+  const scoped = scope.outboundMode || scope.diagnostics.length > 0 || binding.diagnostics.length > 0;
+  const units: Unit[] = scoped ? [meshScopeUnit(scope, binding.diagnostics)] : [];
+  for (const service of visible) units.push(clusterUnit(service, ctx));
   const applicable = (host: string) =>
-    (ctx.index.virtualServices.get(host) ?? []).filter((vs) => appliesToProxy(vs.gateways, ctx.proxy));
+    (ctx.index.virtualServices.get(host) ?? []).filter(
+      (vs) => appliesToProxy(vs.gateways, binding.proxy) && scope.sees(host, vs.namespace),
+    );
   if (ctx.proxy.role === "sidecar") {
     const wildcards = [...ctx.index.virtualServices.keys()]
       .filter((h) => h.includes("*") && applicable(h).length > 0)
       .sort((a, b) => b.length - a.length);
-    for (const service of ctx.index.services.values()) {
+    for (const service of visible) {
       const exact = applicable(service.fqdn);
       const wildcard = wildcards.find((w) => hostMatches(w, service.fqdn));
       units.push(
-        vhostUnit(
-          service.fqdn,
-          service,
-          exact.length > 0 ? exact : wildcard ? applicable(wildcard) : [],
-          ctx,
-        ),
+        // Gateway API mesh (GAMMA) routes attached to the Service replace its VirtualService routing.
+        meshRouteUnit(service, ctx) ??
+          vhostUnit(
+            service.fqdn,
+            service,
+            exact.length > 0 ? exact : wildcard ? applicable(wildcard) : [],
+            ctx,
+          ),
       );
     }
     for (const host of ctx.index.virtualServices.keys()) {
       const vss = applicable(host);
       if (!ctx.index.services.has(host) && vss.length > 0) units.push(vhostUnit(host, undefined, vss, ctx));
     }
+    units.push(...meshStatusUnits(ctx));
   } else {
+    // Istio Gateways that select this proxy add to its gateways and narrow the hosts served.
+    const bound = { ...ctx, proxy: binding.proxy };
     for (const host of ctx.index.virtualServices.keys()) {
       const vss = applicable(host);
-      if (vss.length > 0) units.push(vhostUnit(host, undefined, vss, ctx));
+      if (vss.length > 0)
+        units.push(exposedUnit(vhostUnit(host, undefined, vss, bound), binding.expose(host, vss)));
     }
+    units.push(...gatewayRouteUnits(ctx));
+    units.push(...ingressUnits(ctx.index, ctx.suffix));
   }
   return units;
 }
@@ -78,26 +107,75 @@ function clusterUnit(service: IndexedService, ctx: PlanContext): Unit {
     id: `cluster|${service.fqdn}`,
     gather() {
       const selector = Object.entries(service.spec.selector ?? {});
-      const entries = (ctx.index.workloadEntries.get(service.namespace) ?? []).filter(
-        (we) => selector.length > 0 && selector.every(([k, v]) => we.spec.labels?.[k] === v),
-      );
+      const inNamespace = ctx.index.workloadEntries.get(service.namespace) ?? [];
+      const entries = isServiceEntryService(service)
+        ? serviceEntryEndpoints(service, inNamespace)
+        : inNamespace.filter(
+            (we) => selector.length > 0 && selector.every(([k, v]) => we.spec.labels?.[k] === v),
+          );
       const rules = selectDestinationRules(ctx.index, service.fqdn, service.namespace, ctx.proxy);
       return {
         key: contentHash({
-          service: [service.ref, service.spec],
+          service: [service.ref, service.spec, service.entry ?? null],
           entries: entries.map((we) => [we.ref, we.spec]),
           rules: rules.map((r) => [r.ref, r.created, r.spec]),
         }),
         tokens: [`svc:${service.fqdn}`, `we:${service.namespace}`, `dr:${service.fqdn}`, "dr:*"],
         build() {
           const diagnostics: Diagnostic[] = [];
-          const clusters = buildServiceClusters(
+          const clusters = markOriginalDestination(
             service,
-            entries,
-            mergeDestinationRules(rules, service.fqdn, diagnostics),
-            diagnostics,
+            buildServiceClusters(
+              service,
+              entries,
+              mergeDestinationRules(rules, service.fqdn, diagnostics),
+              diagnostics,
+            ),
           );
           return { clusters, diagnostics, hash: contentHash(clusters) };
+        },
+      };
+    },
+  };
+}
+
+/** The outbound-traffic catch-all of a sidecar (ALLOW_ANY / REGISTRY_ONLY) and the scoping diagnostics. */
+function meshScopeUnit(scope: SidecarScope, bindingDiagnostics: Diagnostic[]): Unit {
+  return {
+    id: "outbound|policy",
+    gather() {
+      const diagnostics = [...scope.diagnostics, ...bindingDiagnostics];
+      const mode = scope.outboundMode;
+      const source = scope.outboundModeSource ?? "";
+      return {
+        key: contentHash({ mode: mode ?? null, source, diagnostics }),
+        tokens: ["sidecar", "mesh-config", "gateway"],
+        build() {
+          if (!mode) return { diagnostics, hash: "" };
+          const { virtualHost, clusters } = outboundPolicyHost(mode, source);
+          return { virtualHost, clusters, diagnostics, hash: contentHash({ virtualHost, clusters }) };
+        },
+      };
+    },
+  };
+}
+
+/** A gateway's virtual host narrowed to the domains its Gateway servers expose. */
+function exposedUnit(unit: Unit, exposure: GatewayExposure): Unit {
+  return {
+    id: unit.id,
+    gather() {
+      const inner = unit.gather();
+      return {
+        key: contentHash({ inner: inner.key, exposure }),
+        tokens: [...inner.tokens, "gateway"],
+        build() {
+          const output = inner.build();
+          const diagnostics = [...output.diagnostics, ...exposure.diagnostics];
+          const virtualHost = output.virtualHost && exposeVirtualHost(output.virtualHost, exposure);
+          return virtualHost
+            ? { virtualHost, diagnostics, hash: contentHash(virtualHost) }
+            : { diagnostics, hash: "" };
         },
       };
     },
@@ -130,6 +208,10 @@ function vhostUnit(
         key: contentHash({
           host,
           service: service ? [service.ref, service.ports] : null,
+          // Headless Services route each pod by name (headless.ts).
+          pods: service
+            ? headlessPods(service, ctx.index.workloadEntries.get(service.namespace) ?? []).map(podHostname)
+            : [],
           virtualServices: vss.map((vs, i) =>
             i < used.length ? [vs.ref, vs.created, vs.gateways, vs.spec] : [vs.ref],
           ),
@@ -138,9 +220,11 @@ function vhostUnit(
         tokens: [
           `svc:${host}`,
           `vs:${host}`,
+          ...(service && isHeadless(service) ? [`we:${service.namespace}`] : []),
           "vs:*",
           ...destinations.flatMap((d) => [`svc:${d}`, `dr:${d}`]),
           "dr:*",
+          "sidecar", // a Sidecar decides which VirtualServices of other namespaces the host sees
         ],
         build() {
           const diagnostics: Diagnostic[] = [];
@@ -154,7 +238,7 @@ function vhostUnit(
 }
 
 function destinationHosts(spec: VirtualServiceSpec, namespace: string, suffix: string): string[] {
-  return (spec.http ?? []).flatMap((rule) =>
+  return [...(spec.http ?? []), ...(spec.tcp ?? [])].flatMap((rule) =>
     (rule.route ?? []).map((d) => resolveHost(d.destination.host, namespace, suffix)),
   );
 }

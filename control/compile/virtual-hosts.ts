@@ -1,8 +1,11 @@
 import { clusterName } from "./clusters.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
+import { headlessPods, podDomains, podHostname, podRoutes } from "./headless.ts";
 import { serviceDomains } from "./host-names.ts";
 import { compileHttpRoute, type RouteContext } from "./http-routes.ts";
+import { listenerProtocolOf, selectPortProtocol } from "./protocol.ts";
 import type { IndexedService, IndexedVirtualService } from "./resource-index.ts";
+import { serviceEntryDomains } from "./service-entries.ts";
 import type { Route, VirtualHost } from "./snapshot.ts";
 
 /**
@@ -39,19 +42,54 @@ export function buildVirtualHost(
   virtualServices: readonly IndexedVirtualService[],
   ctx: RouteContext,
 ): VirtualHost {
-  const domains = service
-    ? serviceDomains(
-        {
-          name: service.name,
-          namespace: service.namespace,
-          fqdn: service.fqdn,
-          ports: service.ports.map((p) => p.port),
-        },
-        ctx.proxy.namespace,
-      )
-    : [host];
+  const vh = buildRoutedHost(host, service, virtualServices, ctx);
+  return service ? withPodRoutes(vh, service, ctx) : vh;
+}
+
+/**
+ * A headless Service's virtual host also answers each pod's name (`headless.ts`), routed to that
+ * pod before the Service's own routes (HTTP and TCP alike).
+ */
+function withPodRoutes(vh: VirtualHost, service: IndexedService, ctx: RouteContext): VirtualHost {
+  const hostnames = headlessPods(service, ctx.index.workloadEntries.get(service.namespace) ?? []).map(
+    podHostname,
+  );
+  if (hostnames.length === 0) return vh;
+  const perPod = podRoutes(service, hostnames);
+  return {
+    ...vh,
+    domains: [...vh.domains, ...hostnames.flatMap((h) => podDomains(h, service, ctx.proxy.namespace))],
+    routes: [...perPod, ...vh.routes],
+    ...(vh.tcpRoutes ? { tcpRoutes: [...perPod, ...vh.tcpRoutes] } : {}),
+  };
+}
+
+function buildRoutedHost(
+  host: string,
+  service: IndexedService | undefined,
+  virtualServices: readonly IndexedVirtualService[],
+  ctx: RouteContext,
+): VirtualHost {
+  const domains = service?.entry
+    ? serviceEntryDomains(service)
+    : service
+      ? serviceDomains(
+          {
+            name: service.name,
+            namespace: service.namespace,
+            fqdn: service.fqdn,
+            ports: service.ports.map((p) => p.port),
+          },
+          ctx.proxy.namespace,
+        )
+      : [host];
   if (virtualServices.length === 0)
-    return { name: host, domains, routes: service ? defaultServiceRoutes(service) : [] };
+    return {
+      name: host,
+      domains,
+      routes: service ? defaultServiceRoutes(service) : [],
+      ...tcpRoutesOf(service, [], ctx),
+    };
   const used = ctx.proxy.role === "sidecar" ? virtualServices.slice(0, 1) : virtualServices;
   for (const ignored of virtualServices.slice(used.length)) {
     ctx.diagnostics.push(
@@ -67,7 +105,61 @@ export function buildVirtualHost(
   const routes = used.flatMap((vs) =>
     (vs.spec.http ?? []).flatMap((rule, i) => compileHttpRoute(vs, i, rule, ctx)),
   );
-  return { name: host, domains, routes: used.length > 1 ? catchAllLast(routes) : routes };
+  return {
+    name: host,
+    domains,
+    routes: used.length > 1 ? catchAllLast(routes) : routes,
+    ...tcpRoutesOf(service, used, ctx),
+  };
+}
+
+/**
+ * TCP routes of a host: the `tcp` rules of its VirtualServices (`port`, `sourceLabels`,
+ * `sourceNamespace` and `gateways` matches; weighted destinations), else, when the Service has a
+ * port served as TCP (`protocol.ts`), its default routes.
+ */
+function tcpRoutesOf(
+  service: IndexedService | undefined,
+  used: readonly IndexedVirtualService[],
+  ctx: RouteContext,
+): { tcpRoutes?: Route[] } {
+  const rules = used.flatMap((vs) =>
+    (vs.spec.tcp ?? []).flatMap((rule, i) => {
+      warnUnenforcedTcp(vs, rule, i, ctx);
+      const match = rule.match?.map((m) => ({
+        ...(m.port !== undefined ? { port: m.port } : {}),
+        ...(m.sourceLabels ? { sourceLabels: m.sourceLabels } : {}),
+        ...(m.sourceNamespace !== undefined ? { sourceNamespace: m.sourceNamespace } : {}),
+        ...(m.gateways ? { gateways: m.gateways } : {}),
+      }));
+      return compileHttpRoute(vs, i, { ...(match ? { match } : {}), route: rule.route }, ctx, "tcp");
+    }),
+  );
+  if (rules.length > 0) return { tcpRoutes: rules };
+  const hasTcpPort = service?.ports.some((p) => listenerProtocolOf(selectPortProtocol(p)) === "tcp");
+  return service && hasTcpPort ? { tcpRoutes: defaultServiceRoutes(service) } : {};
+}
+
+function warnUnenforcedTcp(
+  vs: IndexedVirtualService,
+  rule: NonNullable<IndexedVirtualService["spec"]["tcp"]>[number],
+  index: number,
+  ctx: RouteContext,
+): void {
+  (rule.match ?? []).forEach((m, i) => {
+    for (const field of ["destinationSubnets", "sourceSubnet", "sniHosts"] as const) {
+      if (m[field] === undefined) continue;
+      ctx.diagnostics.push(
+        compileDiagnostic(
+          "warning",
+          "JIBE2008",
+          vs.ref,
+          `spec.tcp[${index}].match[${i}].${field}`,
+          `${field} is accepted but not enforced by Jibe yet; the rule matches without it`,
+        ),
+      );
+    }
+  });
 }
 
 function catchAllLast(routes: Route[]): Route[] {

@@ -184,8 +184,10 @@ function checkTrafficPolicy(
     [policy.outlierDetection?.baseEjectionTime, ["outlierDetection", "baseEjectionTime"]],
   ];
   for (const [value, rel] of durations) checkDuration(value, [...path, ...rel], report);
+  checkClientTls(policy.tls, [...path, "tls"], report);
   const ports = new Map<number, number>();
   policy.portLevelSettings?.forEach((setting, i) => {
+    checkClientTls(setting.tls, [...path, "portLevelSettings", i, "tls"], report);
     const port = setting.port?.number;
     if (port === undefined) {
       report.error(
@@ -224,5 +226,33 @@ function checkTrafficPolicy(
     const ttl = hash.httpCookie?.ttl;
     if (ttl !== undefined && parseDurationMs(ttl) !== 0)
       checkDuration(ttl, [...path, "loadBalancer", "consistentHash", "httpCookie", "ttl"], report);
+  }
+}
+
+/** Istio's ClientTLSSettings rules: MUTUAL needs a client certificate; ISTIO_MUTUAL takes none. */
+function checkClientTls(tls: TrafficPolicy["tls"], path: (string | number)[], report: Reporter): void {
+  if (tls?.mode === "MUTUAL" && !tls.credentialName) {
+    if (!tls.clientCertificate)
+      report.error(
+        "JIBE1012",
+        [...path, "clientCertificate"],
+        "tls.mode MUTUAL needs the client certificate: set clientCertificate (a PEM file path) or credentialName",
+      );
+    if (!tls.privateKey)
+      report.error(
+        "JIBE1012",
+        [...path, "privateKey"],
+        "tls.mode MUTUAL needs the client key: set privateKey (a PEM file path) or credentialName",
+      );
+  }
+  if (tls?.mode === "ISTIO_MUTUAL") {
+    for (const field of ["clientCertificate", "privateKey", "caCertificates", "credentialName"] as const) {
+      if (tls[field])
+        report.error(
+          "JIBE1013",
+          [...path, field],
+          `tls.mode ISTIO_MUTUAL uses the mesh certificates; remove ${field} or use mode MUTUAL`,
+        );
+    }
   }
 }

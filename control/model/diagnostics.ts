@@ -29,6 +29,10 @@ export const MODEL_DIAGNOSTIC_CODES = {
   JIBE1024: "invalid IP address or CIDR block",
   JIBE1025: "invalid JWT key source (jwks / jwksUri)",
   JIBE1026: "unknown authorization condition key",
+  JIBE1027: "invalid mesh config (ConfigMap istio-system/istio, data.mesh)",
+  JIBE1028:
+    "not supported by Jibe (another ingress controller's annotation, a regex Ingress path, a resource backend): remove it and use what the message names",
+  JIBE1040: "dangling reference: a VirtualService is bound to a Gateway that does not exist (warning)",
 } as const;
 
 /** A code from {@link MODEL_DIAGNOSTIC_CODES}. */

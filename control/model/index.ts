@@ -23,6 +23,16 @@ export {
   type Reporter,
 } from "./diagnostics.ts";
 export { durationProblem, parseDurationMs } from "./duration.ts";
+export { checkGateway, type GatewayServer, type GatewaySpec, gatewaySpecSchema } from "./gateway.ts";
+export { checkGatewayReferences, DEFAULT_EDGE_GATEWAY } from "./gateway-references.ts";
+export {
+  checkIngress,
+  INGRESS_CLASS_ANNOTATION,
+  type IngressSpec,
+  ingressSpecSchema,
+  isJibeIngress,
+  JIBE_INGRESS_CLASS,
+} from "./ingress.ts";
 export { type IpBlock, ipBlockContains, parseIpAddress, parseIpBlock } from "./ip-block.ts";
 export type { IstioDestination, IstioStringMatch } from "./istio-fields.ts";
 export {
@@ -33,7 +43,16 @@ export {
   SUPPORTED_KINDS,
   type SupportedKind,
 } from "./kinds.ts";
+export {
+  checkMeshConfigData,
+  type EnvoyExtAuthzHttpSpec,
+  type ExtensionProviderSpec,
+  MESH_CONFIG_MAP,
+  type MeshConfigSpec,
+  readMeshConfig,
+} from "./mesh-config.ts";
 export { isDns1123Label, isDns1123Subdomain, suggestDnsName, wildcardDomainProblem } from "./names.ts";
+export { isExportedTo, type NamespacedHost, parseNamespacedHost } from "./namespaced-host.ts";
 export { parseDocuments } from "./parse.ts";
 export { isPathTemplate, pathTemplateProblem, pathTemplateRegex } from "./path-template.ts";
 export {
@@ -53,6 +72,13 @@ export {
 } from "./request-authentication.ts";
 export { DEFAULT_NAMESPACE } from "./resource.ts";
 export { type ServicePort, type ServiceSpec, serviceSpecSchema } from "./service.ts";
+export {
+  checkServiceEntry,
+  ISTIO_PROTOCOLS,
+  type ServiceEntrySpec,
+  serviceEntrySpecSchema,
+} from "./service-entry.ts";
+export { checkSidecar, type SidecarSpec, sidecarSpecSchema } from "./sidecar.ts";
 export {
   checkTelemetry,
   HISTOGRAM_METRICS,

@@ -13,12 +13,16 @@ describe("resolveKind", () => {
     ["svc", "Service"],
     ["services", "Service"],
     ["Service", "Service"],
+    ["se", "ServiceEntry"],
+    ["sidecars", "Sidecar"],
+    ["gw", "Gateway"],
+    ["ingresses", "Ingress"],
   ])("resolves %s to %s", (input, kind) => {
     expect(resolveKind(input)).toBe(kind);
   });
 
   it("does not resolve kinds that are not supported", () => {
-    expect(resolveKind("gateway")).toBeUndefined();
-    expect(resolveKind("se")).toBeUndefined();
+    expect(resolveKind("envoyfilter")).toBeUndefined();
+    expect(resolveKind("wasmplugins")).toBeUndefined();
   });
 });

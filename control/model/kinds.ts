@@ -13,6 +13,15 @@ export const SUPPORTED_KINDS = [
   "RequestAuthentication",
   "Telemetry",
   "PeerAuthentication",
+  "ServiceEntry",
+  "Sidecar",
+  "Gateway",
+  "Ingress",
+  "ConfigMap",
+  "KubernetesGateway",
+  "HTTPRoute",
+  "ReferenceGrant",
+  "GatewayClass",
 ] as const;
 
 /** One of {@link SUPPORTED_KINDS}. */
@@ -23,6 +32,8 @@ const ISTIO_NETWORKING_VERSIONS = [
   "networking.istio.io/v1beta1",
   "networking.istio.io/v1alpha3",
 ] as const;
+
+const GATEWAY_API_VERSIONS = ["gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"] as const;
 
 const ISTIO_SECURITY_VERSIONS = ["security.istio.io/v1", "security.istio.io/v1beta1"] as const;
 
@@ -36,6 +47,22 @@ export const KIND_API_VERSIONS: Readonly<Record<SupportedKind, readonly string[]
   RequestAuthentication: ISTIO_SECURITY_VERSIONS,
   Telemetry: ["telemetry.istio.io/v1", "telemetry.istio.io/v1alpha1"],
   PeerAuthentication: ISTIO_SECURITY_VERSIONS,
+  ServiceEntry: ISTIO_NETWORKING_VERSIONS,
+  Sidecar: ISTIO_NETWORKING_VERSIONS,
+  // Istio's Gateway; the Gateway API Gateway (gateway.networking.k8s.io) is the kind KubernetesGateway.
+  Gateway: ISTIO_NETWORKING_VERSIONS,
+  Ingress: ["networking.k8s.io/v1"],
+  // Only istio-system/istio: mesh config (data.mesh), read for extensionProviders.
+  ConfigMap: ["v1"],
+  // Gateway API: users write `kind: Gateway`; internalKind() maps it by API group.
+  KubernetesGateway: GATEWAY_API_VERSIONS,
+  HTTPRoute: [...GATEWAY_API_VERSIONS, "gateway.networking.k8s.io/v1alpha2"],
+  ReferenceGrant: [
+    "gateway.networking.k8s.io/v1beta1",
+    "gateway.networking.k8s.io/v1",
+    "gateway.networking.k8s.io/v1alpha2",
+  ],
+  GatewayClass: GATEWAY_API_VERSIONS,
 };
 
 const ALIASES: Readonly<Record<string, SupportedKind>> = {
@@ -62,6 +89,31 @@ const ALIASES: Readonly<Record<string, SupportedKind>> = {
   peerauthentication: "PeerAuthentication",
   peerauthentications: "PeerAuthentication",
   pa: "PeerAuthentication",
+  serviceentry: "ServiceEntry",
+  serviceentries: "ServiceEntry",
+  se: "ServiceEntry",
+  sidecar: "Sidecar",
+  sidecars: "Sidecar",
+  gateway: "Gateway",
+  gateways: "Gateway",
+  gw: "Gateway",
+  ingress: "Ingress",
+  ingresses: "Ingress",
+  ing: "Ingress",
+  configmap: "ConfigMap",
+  configmaps: "ConfigMap",
+  cm: "ConfigMap",
+  kubernetesgateway: "KubernetesGateway",
+  kubernetesgateways: "KubernetesGateway",
+  gtw: "KubernetesGateway",
+  httproute: "HTTPRoute",
+  httproutes: "HTTPRoute",
+  referencegrant: "ReferenceGrant",
+  referencegrants: "ReferenceGrant",
+  refgrant: "ReferenceGrant",
+  gatewayclass: "GatewayClass",
+  gatewayclasses: "GatewayClass",
+  gc: "GatewayClass",
 };
 
 /**
@@ -69,26 +121,24 @@ const ALIASES: Readonly<Record<string, SupportedKind>> = {
  * mapped to their API group, so the error can say "not supported yet" instead of "unknown".
  */
 export const KNOWN_UNSUPPORTED_KINDS: Readonly<Record<string, string>> = {
-  Gateway: "networking.istio.io or gateway.networking.k8s.io",
-  ServiceEntry: "networking.istio.io",
-  Sidecar: "networking.istio.io",
   WorkloadGroup: "networking.istio.io",
   EnvoyFilter: "networking.istio.io",
   ProxyConfig: "networking.istio.io",
   WasmPlugin: "extensions.istio.io",
-  HTTPRoute: "gateway.networking.k8s.io",
   GRPCRoute: "gateway.networking.k8s.io",
   TCPRoute: "gateway.networking.k8s.io",
   TLSRoute: "gateway.networking.k8s.io",
-  GatewayClass: "gateway.networking.k8s.io",
-  ReferenceGrant: "gateway.networking.k8s.io",
-  Ingress: "networking.k8s.io",
   Endpoints: "v1",
   EndpointSlice: "discovery.k8s.io",
 };
 
 /** API groups a kind name may carry (`virtualservices.networking.istio.io`). */
-const API_GROUP_SUFFIXES = [".networking.istio.io", ".security.istio.io", ".telemetry.istio.io"];
+const API_GROUP_SUFFIXES = [
+  ".networking.istio.io",
+  ".security.istio.io",
+  ".telemetry.istio.io",
+  ".gateway.networking.k8s.io",
+];
 
 /**
  * Resolves what a user typed to a supported kind: exact kind names, lower-case names, plurals and
@@ -107,7 +157,25 @@ export function resolveKind(input: string): SupportedKind | undefined {
   const lower = trimmed.toLowerCase();
   const group = API_GROUP_SUFFIXES.find((g) => lower.endsWith(g));
   const withoutGroup = group ? lower.slice(0, -group.length) : lower;
+  if (group === ".gateway.networking.k8s.io" && (withoutGroup === "gateway" || withoutGroup === "gateways"))
+    return "KubernetesGateway";
   return ALIASES[withoutGroup];
+}
+
+/**
+ * The kind Jibe stores a document as: the Gateway API `Gateway` (apiVersion
+ * `gateway.networking.k8s.io/*`) becomes `KubernetesGateway`, so it never meets Istio's Gateway;
+ * every other kind stays as written.
+ *
+ * @example
+ * ```ts
+ * internalKind("gateway.networking.k8s.io/v1", "Gateway"); // "KubernetesGateway"
+ * internalKind("networking.istio.io/v1", "Gateway"); // "Gateway"
+ * ```
+ */
+export function internalKind(apiVersion: unknown, kind: string): string {
+  const gatewayApi = typeof apiVersion === "string" && apiVersion.startsWith("gateway.networking.k8s.io/");
+  return gatewayApi && kind === "Gateway" ? "KubernetesGateway" : kind;
 }
 
 /** True for one of {@link SUPPORTED_KINDS}, spelled exactly. */

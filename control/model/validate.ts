@@ -5,7 +5,22 @@ import { authorizationPolicySpecSchema } from "./authorization-policy.ts";
 import { checkAuthorizationPolicy } from "./authorization-policy-checks.ts";
 import { checkDestinationRule, destinationRuleSpecSchema } from "./destination-rule.ts";
 import { createReporter, hasErrors, type Reporter } from "./diagnostics.ts";
+import { checkGateway, gatewaySpecSchema } from "./gateway.ts";
 import {
+  gatewayClassSpecSchema,
+  httpRouteApiSpecSchema,
+  kubernetesGatewaySpecSchema,
+  referenceGrantSpecSchema,
+} from "./gateway-api.ts";
+import {
+  checkGatewayClass,
+  checkHttpRouteApi,
+  checkKubernetesGateway,
+  checkReferenceGrant,
+} from "./gateway-api-checks.ts";
+import { checkIngress, ingressSpecSchema } from "./ingress.ts";
+import {
+  internalKind,
   isSupportedKind,
   KIND_API_VERSIONS,
   KNOWN_UNSUPPORTED_KINDS,
@@ -13,10 +28,13 @@ import {
   SUPPORTED_KINDS,
   type SupportedKind,
 } from "./kinds.ts";
+import { checkMeshConfigMap, configMapDataSchema } from "./mesh-config.ts";
 import { checkPeerAuthentication, peerAuthenticationSpecSchema } from "./peer-authentication.ts";
 import { checkRequestAuthentication, requestAuthenticationSpecSchema } from "./request-authentication.ts";
 import { DEFAULT_NAMESPACE, documentSchema, readMetadata } from "./resource.ts";
 import { checkService, serviceSpecSchema } from "./service.ts";
+import { checkServiceEntry, serviceEntrySpecSchema } from "./service-entry.ts";
+import { checkSidecar, sidecarSpecSchema } from "./sidecar.ts";
 import { checkTelemetry, telemetrySpecSchema } from "./telemetry.ts";
 import { virtualServiceSpecSchema } from "./virtual-service.ts";
 import { checkVirtualService } from "./virtual-service-checks.ts";
@@ -37,6 +55,15 @@ const RULES: Readonly<Record<SupportedKind, KindRules>> = {
   RequestAuthentication: { schema: requestAuthenticationSpecSchema, check: checkRequestAuthentication },
   Telemetry: { schema: telemetrySpecSchema, check: checkTelemetry },
   PeerAuthentication: { schema: peerAuthenticationSpecSchema, check: checkPeerAuthentication },
+  ServiceEntry: { schema: serviceEntrySpecSchema, check: checkServiceEntry },
+  Sidecar: { schema: sidecarSpecSchema, check: checkSidecar },
+  Gateway: { schema: gatewaySpecSchema, check: checkGateway },
+  Ingress: { schema: ingressSpecSchema, check: checkIngress },
+  ConfigMap: { schema: configMapDataSchema, check: checkMeshConfigMap },
+  KubernetesGateway: { schema: kubernetesGatewaySpecSchema, check: checkKubernetesGateway },
+  HTTPRoute: { schema: httpRouteApiSpecSchema, check: checkHttpRouteApi },
+  ReferenceGrant: { schema: referenceGrantSpecSchema, check: checkReferenceGrant },
+  GatewayClass: { schema: gatewayClassSpecSchema, check: checkGatewayClass },
 };
 
 /** Result of {@link validateResource}: warnings may accompany a valid resource. */
@@ -66,8 +93,8 @@ export function validateResource(doc: unknown, opts: { index?: number } = {}): V
     );
     return { ok: false, diagnostics: report.diagnostics };
   }
-  const raw = doc as Record<string, unknown>;
-  const kind = typeof raw.kind === "string" ? raw.kind : undefined;
+  const raw = configMapAsSpec(doc as Record<string, unknown>);
+  const kind = typeof raw.kind === "string" ? internalKind(raw.apiVersion, raw.kind) : undefined;
   const meta = (typeof raw.metadata === "object" && raw.metadata !== null ? raw.metadata : {}) as Record<
     string,
     unknown
@@ -100,6 +127,13 @@ export function validateResource(doc: unknown, opts: { index?: number } = {}): V
     return { ok: false, diagnostics: report.diagnostics };
   const resource: StoredResource = { apiVersion: String(raw.apiVersion), kind, metadata, spec: spec.data };
   return { ok: true, resource, diagnostics: report.diagnostics };
+}
+
+/** A ConfigMap carries `data`, not `spec`: Jibe stores and validates its data as the spec. */
+function configMapAsSpec(raw: Record<string, unknown>): Record<string, unknown> {
+  if (raw.kind !== "ConfigMap" || raw.data === undefined || raw.spec !== undefined) return raw;
+  const { data, ...rest } = raw;
+  return { ...rest, spec: data };
 }
 
 function checkKind(raw: Record<string, unknown>, kind: string | undefined, report: Reporter): boolean {

@@ -7,6 +7,7 @@ import {
   requestAuthenticationSpec,
 } from "./security-schemas.ts";
 import { telemetrySpec } from "./telemetry-schemas.ts";
+import { gatewaySpec, serviceEntrySpec, sidecarSpec } from "./traffic-scope-schemas.ts";
 
 /** One Istio kind Jibe serves, as its CRD declares it. */
 export interface IstioKind {
@@ -57,6 +58,37 @@ export const ISTIO_KINDS: readonly IstioKind[] = [
     versions: NETWORKING_VERSIONS,
     spec: workloadEntrySpec,
     columns: [column("Address", ".spec.address")],
+  },
+  {
+    group: "networking.istio.io",
+    kind: "ServiceEntry",
+    plural: "serviceentries",
+    shortNames: ["se"],
+    versions: NETWORKING_VERSIONS,
+    spec: serviceEntrySpec,
+    columns: [
+      column("Hosts", ".spec.hosts"),
+      column("Location", ".spec.location"),
+      column("Resolution", ".spec.resolution"),
+    ],
+  },
+  {
+    group: "networking.istio.io",
+    kind: "Sidecar",
+    plural: "sidecars",
+    shortNames: [],
+    versions: NETWORKING_VERSIONS,
+    spec: sidecarSpec,
+    columns: [],
+  },
+  {
+    group: "networking.istio.io",
+    kind: "Gateway",
+    plural: "gateways",
+    shortNames: ["gw"],
+    versions: NETWORKING_VERSIONS,
+    spec: gatewaySpec,
+    columns: [],
   },
   {
     group: "security.istio.io",
