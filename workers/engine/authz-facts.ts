@@ -1,3 +1,5 @@
+import type { ExtAuthzOutcome } from "./ext-authz.ts";
+
 /**
  * What the authorization engine sees of one request or connection. Adapters (sidecar, edge) fill
  * it in; the engine never reads sockets or headers itself.
@@ -60,7 +62,8 @@ export interface AuthzMatch {
 /**
  * The decision and why:
  * - `no-policy`: nothing applies to this workload (allowed)
- * - `custom`: a CUSTOM policy matched and the external authorizer denied (or is not available)
+ * - `custom`: a CUSTOM policy matched and its external authorizer denied or failed (without an
+ *   authorizer, as in `jibe authz check`, it means "the provider decides")
  * - `deny`: a DENY policy matched
  * - `no-allow-policy`: no ALLOW policy exists (allowed)
  * - `allow`: an ALLOW policy matched
@@ -84,4 +87,6 @@ export interface AuthzDecision extends AuthzVerdict {
   audit?: AuthzMatch;
   /** Present when dry-run policies apply: the decision had they been enforced. */
   dryRun?: AuthzVerdict;
+  /** A CUSTOM policy matched and its provider was asked: what it answered. */
+  extAuthz?: ExtAuthzOutcome;
 }

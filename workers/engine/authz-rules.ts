@@ -4,7 +4,7 @@ import type {
   AuthzRule,
   AuthzSource,
 } from "../../control/compile/authz-snapshot.ts";
-import { parseConditionKey } from "../../control/model/authz-condition-key.ts";
+import { type ConditionKey, parseConditionKey } from "../../control/model/authz-condition-key.ts";
 import type { AuthzFacts } from "./authz-facts.ts";
 import {
   anyOf,
@@ -194,6 +194,40 @@ function compileCondition(condition: AuthzCondition, http: boolean): RulePredica
   return all(parts);
 }
 
+/** What the engine reads for a value a `when` condition can be indexed by. */
+export type ConditionRead = (view: RequestView) => string | readonly string[] | undefined;
+
+/**
+ * The request value a `when` key reads, for keys whose values are glob-matched (headers, claims,
+ * request/peer principal, peer namespace); `undefined` for others (IPs, ports, SNI, lists of
+ * audiences). The index keys rules by these values; the rule predicate still decides.
+ *
+ * @example
+ * ```ts
+ * conditionReader(parseConditionKey("request.headers[x-tenant]")!)?.(view); // "tenant-7"
+ * ```
+ */
+export function conditionReader(key: ConditionKey): ConditionRead | undefined {
+  switch (key.attribute) {
+    case "request.headers": {
+      const name = key.header;
+      return (v) => v.facts.headers?.[name];
+    }
+    case "request.auth.claims": {
+      const path = key.claim;
+      return (v) => claimValues(v, path);
+    }
+    case "request.auth.principal":
+      return (v) => v.facts.request?.principal;
+    case "source.namespace":
+      return (v) => v.peerNamespace;
+    case "source.principal":
+      return (v) => v.peerPrincipal;
+    default:
+      return undefined;
+  }
+}
+
 function claimValues(view: RequestView, path: readonly string[]): readonly string[] | undefined {
   let value: unknown = view.facts.request?.claims;
   for (const segment of path) {
@@ -235,17 +269,23 @@ function listField(
 
 function all(parts: readonly RulePredicate[]): RulePredicate {
   if (parts.length === 0) return () => true;
-  if (parts.length === 1) return parts[0]!;
+  // Small arities as direct closures: evaluation is a few calls per rule, not a loop.
+  const [a, b, c] = parts as [RulePredicate, RulePredicate, RulePredicate];
+  if (parts.length === 1) return a;
+  if (parts.length === 2) return (v) => a(v) && b(v);
+  if (parts.length === 3) return (v) => a(v) && b(v) && c(v);
   return (v) => {
-    for (const part of parts) if (!part(v)) return false;
+    for (let i = 0; i < parts.length; i++) if (!parts[i]!(v)) return false;
     return true;
   };
 }
 
 function any(parts: readonly RulePredicate[]): RulePredicate {
-  if (parts.length === 1) return parts[0]!;
+  const [a, b] = parts as [RulePredicate, RulePredicate];
+  if (parts.length === 1) return a;
+  if (parts.length === 2) return (v) => a(v) || b(v);
   return (v) => {
-    for (const part of parts) if (part(v)) return true;
+    for (let i = 0; i < parts.length; i++) if (parts[i]!(v)) return true;
     return false;
   };
 }

@@ -1,6 +1,30 @@
-import type { AuthzPolicy, AuthzRule, AuthzSnapshot } from "../../control/compile/authz-snapshot.ts";
+import type {
+  AuthzPolicy,
+  AuthzRule,
+  AuthzSnapshot,
+  ExtAuthzProvider,
+} from "../../control/compile/authz-snapshot.ts";
 import type { Snapshot } from "../../control/compile/snapshot.ts";
-import { compileRule, type RuleMode, type RulePredicate } from "./authz-rules.ts";
+import { type ConditionKey, parseConditionKey } from "../../control/model/authz-condition-key.ts";
+import { type IpBlock, parseIpBlock } from "../../control/model/ip-block.ts";
+import {
+  addIpBlock,
+  addKey,
+  createIpIndex,
+  createValueIndex,
+  globKey,
+  type IpIndex,
+  type PatternKey,
+  pathKey,
+  type ValueIndex,
+} from "./authz-index.ts";
+import {
+  type ConditionRead,
+  compileRule,
+  conditionReader,
+  type RuleMode,
+  type RulePredicate,
+} from "./authz-rules.ts";
 
 /** One compiled rule and the policy it belongs to. */
 export interface IndexedRule {
@@ -13,25 +37,39 @@ export interface IndexedRule {
 
 /**
  * The rules of one action group for one protocol, in evaluation order (policy ref, then rule
- * index), with an inverted index: a rule whose every `from` source names principals that are exact
- * or end in `/*` (or exact namespaces), or whose every `to` operation names hosts that are exact or
- * start with `*.`, can only match a request carrying one of those values, so it is only tried for
- * such requests. Other rules are always tried.
+ * index), with an inverted index. A rule is keyed on one dimension (peer principal, peer
+ * namespace, host or path; the most selective one it allows) when every `from` source (for the
+ * first two) or every `to` operation (for the others) lists values in it, all exact, prefix,
+ * suffix or path templates (not `*` alone): such a rule can only match a request whose value fits
+ * one of those keys, so it is only tried for such requests. Other rules are always tried.
  */
 export interface RuleIndex {
   rules: IndexedRule[];
   always: number[];
-  principal: Map<string, number[]>;
-  /** Keys end in `/` (pattern `cluster.local/ns/foo/*` → `cluster.local/ns/foo/`). */
-  principalPrefix: Map<string, number[]>;
-  namespace: Map<string, number[]>;
-  /** Lower-case. */
-  host: Map<string, number[]>;
-  /** Lower-case, keys start with `.` (pattern `*.example.com` → `.example.com`). */
-  hostSuffix: Map<string, number[]>;
+  principal: ValueIndex;
+  namespace: ValueIndex;
+  /** Lower-case; looked up with and without the request's port. */
+  host: ValueIndex;
+  path: ValueIndex;
+  /** Last resort (methods rarely narrow much). */
+  method: ValueIndex;
+  /** `ipBlocks` (the peer address) and `remoteIpBlocks` (the original client). */
+  sourceIp: IpIndex;
+  remoteIp: IpIndex;
+  /** `when` conditions rules are keyed by, one index per condition key (`request.headers[x-tenant]`). */
+  conditions: ConditionIndex[];
 }
 
-type IndexDimension = "principal" | "principalPrefix" | "namespace" | "host" | "hostSuffix";
+/** Rules keyed by the values of one `when` key. */
+export interface ConditionIndex {
+  key: string;
+  read: ConditionRead;
+  index: ValueIndex;
+}
+
+type ValueDimension = "principal" | "namespace" | "host" | "path" | "method";
+type IndexDimension = ValueDimension | "sourceIp" | "remoteIp" | `when:${string}`;
+type IndexKey = PatternKey | { kind: "ip"; block: IpBlock };
 
 /** One action group: its rules for HTTP and for TCP, and how many policies it has. */
 export interface ActionGroup {
@@ -56,6 +94,8 @@ export interface AuthzTable {
   enforced: PolicyGroups;
   /** Enforced + dry-run policies: what would happen if the dry-run ones were enforced. */
   withDryRun?: PolicyGroups;
+  /** CUSTOM policies' providers by name. */
+  providers: Readonly<Record<string, ExtAuthzProvider>>;
 }
 
 /**
@@ -68,12 +108,21 @@ export interface AuthzTable {
  * authorize(table, facts).allowed;
  * ```
  */
-export function buildAuthzTable(authz: AuthzSnapshot | undefined): AuthzTable {
+export function buildAuthzTable(
+  authz: AuthzSnapshot | undefined,
+  /** `indexed: false` tries every rule (the reference the index is tested against). */
+  options: { indexed?: boolean } = {},
+): AuthzTable {
+  const indexed = options.indexed ?? true;
   const policies = authz?.policies ?? [];
-  const enforced = buildGroups(policies.filter((p) => !p.dryRun));
+  const enforced = buildGroups(
+    policies.filter((p) => !p.dryRun),
+    indexed,
+  );
   const empty = policies.length === 0;
-  if (!policies.some((p) => p.dryRun)) return { empty, enforced };
-  return { empty, enforced, withDryRun: buildGroups(policies) };
+  const providers = authz?.extAuthz ?? {};
+  if (!policies.some((p) => p.dryRun)) return { empty, enforced, providers };
+  return { empty, enforced, withDryRun: buildGroups(policies, indexed), providers };
 }
 
 /**
@@ -103,20 +152,25 @@ export function createAuthzTableCache(): { tableFor(snapshot: Snapshot): AuthzTa
   };
 }
 
-function buildGroups(policies: readonly AuthzPolicy[]): PolicyGroups {
-  const of = (action: AuthzPolicy["action"]) => buildGroup(policies.filter((p) => p.action === action));
+function buildGroups(policies: readonly AuthzPolicy[], indexed: boolean): PolicyGroups {
+  const of = (action: AuthzPolicy["action"]) =>
+    buildGroup(
+      policies.filter((p) => p.action === action),
+      indexed,
+    );
   return { custom: of("CUSTOM"), deny: of("DENY"), allow: of("ALLOW"), audit: of("AUDIT") };
 }
 
-function buildGroup(policies: readonly AuthzPolicy[]): ActionGroup {
+function buildGroup(policies: readonly AuthzPolicy[], indexed: boolean): ActionGroup {
   const http = emptyIndex();
   const tcp = emptyIndex();
   for (const policy of policies) {
     const tcpMode: RuleMode =
       policy.action === "DENY" || policy.action === "CUSTOM" ? "tcp-deny" : "tcp-allow";
     policy.rules.forEach((rule, i) => {
-      addRule(http, policy, i, rule, "http");
-      addRule(tcp, policy, i, rule, tcpMode);
+      addRule(http, policy, i, rule, "http", indexed);
+      // An HTTP ext-authz provider cannot check a TCP connection: istiod ignores CUSTOM there too.
+      if (policy.action !== "CUSTOM") addRule(tcp, policy, i, rule, tcpMode, indexed);
     });
   }
   return { http, tcp, policies: policies.length };
@@ -126,11 +180,14 @@ function emptyIndex(): RuleIndex {
   return {
     rules: [],
     always: [],
-    principal: new Map(),
-    principalPrefix: new Map(),
-    namespace: new Map(),
-    host: new Map(),
-    hostSuffix: new Map(),
+    principal: createValueIndex(),
+    namespace: createValueIndex(),
+    host: createValueIndex(),
+    path: createValueIndex(),
+    method: createValueIndex(),
+    sourceIp: createIpIndex(),
+    remoteIp: createIpIndex(),
+    conditions: [],
   };
 }
 
@@ -140,6 +197,7 @@ function addRule(
   ruleIndex: number,
   rule: AuthzRule,
   mode: RuleMode,
+  indexed: boolean,
 ): void {
   const test = compileRule(rule, mode);
   if (!test) return;
@@ -147,38 +205,133 @@ function addRule(
   const entry: IndexedRule = { policy: policy.ref, rule: ruleIndex, test };
   if (policy.provider) entry.provider = policy.provider;
   index.rules.push(entry);
-  const keys = indexKeys(rule, mode === "http");
-  if (!keys) {
+  const keyed = indexed ? indexKeys(rule, mode === "http") : undefined;
+  if (!keyed) {
     index.always.push(ordinal);
     return;
   }
-  for (const [dimension, value] of keys) {
-    const map = index[dimension];
-    const list = map.get(value);
-    if (!list) map.set(value, [ordinal]);
-    else if (list[list.length - 1] !== ordinal) list.push(ordinal);
+  const { dimension } = keyed;
+  for (const key of keyed.keys) {
+    if (key.kind === "ip")
+      addIpBlock(index[dimension === "remoteIp" ? "remoteIp" : "sourceIp"], key.block, ordinal);
+    else if (dimension.startsWith("when:")) addKey(conditionIndex(index, dimension.slice(5)), key, ordinal);
+    else addKey(index[dimension as ValueDimension], key, ordinal);
   }
 }
 
-/** The values a rule requires (one of them), if all its patterns in one dimension are indexable. */
-function indexKeys(rule: AuthzRule, http: boolean): [IndexDimension, string][] | undefined {
+function conditionIndex(index: RuleIndex, written: string): ValueIndex {
+  const key = parseConditionKey(written)!;
+  const canonical = canonicalKey(key);
+  let entry = index.conditions.find((c) => c.key === canonical);
+  if (!entry) {
+    entry = { key: canonical, read: conditionReader(key)!, index: createValueIndex() };
+    index.conditions.push(entry);
+  }
+  return entry.index;
+}
+
+function canonicalKey(key: ConditionKey): string {
+  if (key.attribute === "request.headers") return `request.headers[${key.header}]`;
+  if (key.attribute === "request.auth.claims") return `request.auth.claims[${key.claim.join("][")}]`;
+  return key.attribute;
+}
+
+/**
+ * The dimension and keys a rule can be indexed by (one of the keys must fit the request), choosing
+ * the most selective dimension: exact values first, then the longest shortest key.
+ */
+function indexKeys(
+  rule: AuthzRule,
+  http: boolean,
+): { dimension: IndexDimension; keys: IndexKey[] } | undefined {
   const from = rule.from ?? [];
   const to = rule.to ?? [];
-  return (
-    keysOf(from.length ? from.map((s) => s.principals) : undefined, principalKey) ??
-    keysOf(from.length ? from.map((s) => s.namespaces) : undefined, (v) =>
-      v.includes("*") ? undefined : ["namespace", v],
-    ) ??
-    (http ? keysOf(to.length ? to.map((o) => o.hosts) : undefined, hostKey) : undefined)
-  );
+  const ipKey = (v: string): IndexKey | undefined => {
+    const block = parseIpBlock(v);
+    return block ? { kind: "ip", block } : undefined;
+  };
+  const options: [IndexDimension, IndexKey[] | undefined][] = [
+    [
+      "sourceIp",
+      keysOf(
+        from.map((s) => s.ipBlocks),
+        ipKey,
+      ),
+    ],
+    [
+      "remoteIp",
+      keysOf(
+        from.map((s) => s.remoteIpBlocks),
+        ipKey,
+      ),
+    ],
+    [
+      "principal",
+      keysOf(
+        from.map((s) => s.principals),
+        (v) => globKey(v),
+      ),
+    ],
+    [
+      "namespace",
+      keysOf(
+        from.map((s) => s.namespaces),
+        (v) => globKey(v),
+      ),
+    ],
+  ];
+  if (http) {
+    options.push([
+      "host",
+      keysOf(
+        to.map((o) => o.hosts),
+        (v) => globKey(v, true),
+      ),
+    ]);
+    options.push([
+      "path",
+      keysOf(
+        to.map((o) => o.paths),
+        pathKey,
+      ),
+    ]);
+    options.push([
+      "method",
+      keysOf(
+        to.map((o) => o.methods),
+        (v) => globKey(v),
+      ),
+    ]);
+  }
+  for (const condition of rule.when ?? []) {
+    const key = parseConditionKey(condition.key);
+    if (!key || (key.http && !http) || !conditionReader(key)) continue;
+    options.push([`when:${condition.key}`, keysOf([condition.values], (v) => globKey(v))]);
+  }
+  let best: { dimension: IndexDimension; keys: IndexKey[]; score: number } | undefined;
+  for (const [dimension, keys] of options) {
+    if (!keys) continue;
+    let score = Number.POSITIVE_INFINITY;
+    for (const key of keys) score = Math.min(score, selectivity(key));
+    // Any other usable dimension beats methods (most rules name GET).
+    if (dimension === "method") score = Math.min(score, 1);
+    if (score > 0 && (!best || score > best.score)) best = { dimension, keys, score };
+  }
+  return best;
+}
+
+/** How narrowly a key selects: exact values and host addresses highest, then by length or prefix bits. */
+function selectivity(key: IndexKey): number {
+  if (key.kind === "ip") return key.block.prefix === key.block.bytes.length * 8 ? 1000 : key.block.prefix;
+  return (key.kind === "exact" ? 1000 : 0) + key.text.length;
 }
 
 function keysOf(
-  lists: (string[] | undefined)[] | undefined,
-  key: (value: string) => [IndexDimension, string] | undefined,
-): [IndexDimension, string][] | undefined {
-  if (!lists) return undefined;
-  const out: [IndexDimension, string][] = [];
+  lists: (string[] | undefined)[],
+  key: (value: string) => IndexKey | undefined,
+): IndexKey[] | undefined {
+  if (lists.length === 0) return undefined;
+  const out: IndexKey[] = [];
   for (const list of lists) {
     if (!list || list.length === 0) return undefined;
     for (const value of list) {
@@ -188,17 +341,4 @@ function keysOf(
     }
   }
   return out;
-}
-
-function principalKey(value: string): [IndexDimension, string] | undefined {
-  if (!value.includes("*")) return ["principal", value];
-  const prefix = value.slice(0, -1);
-  return value.endsWith("/*") && !prefix.includes("*") ? ["principalPrefix", prefix] : undefined;
-}
-
-function hostKey(pattern: string): [IndexDimension, string] | undefined {
-  const value = pattern.toLowerCase();
-  if (!value.includes("*")) return ["host", value];
-  const suffix = value.slice(1);
-  return value.startsWith("*.") && !suffix.includes("*") ? ["hostSuffix", suffix] : undefined;
 }

@@ -1,5 +1,6 @@
 import { type IpBlock, ipBlockContains, parseIpAddress, parseIpBlock } from "../../control/model/ip-block.ts";
 import { isPathTemplate, pathTemplateRegex } from "../../control/model/path-template.ts";
+import { globKey } from "./authz-index.ts";
 
 /**
  * Matchers for AuthorizationPolicy values, compiled once per snapshot. Istio's string forms:
@@ -21,17 +22,13 @@ export type ValueTest = (value: string | undefined) => boolean;
  */
 export function compileGlob(pattern: string, ignoreCase = false): ValueTest {
   // With ignoreCase the caller passes lower-cased values (folded once per request, not per rule).
-  const p = ignoreCase ? pattern.toLowerCase() : pattern;
-  if (p === "*") return (v) => v !== undefined && v !== "";
-  if (p.length > 1 && p.startsWith("*")) {
-    const suffix = p.slice(1);
-    return (v) => v?.endsWith(suffix) ?? false;
-  }
-  if (p.length > 1 && p.endsWith("*")) {
-    const prefix = p.slice(0, -1);
-    return (v) => v?.startsWith(prefix) ?? false;
-  }
-  return (v) => v === p;
+  // The index (authz-index.ts) reads patterns through the same globKey, so both agree.
+  const key = globKey(pattern, ignoreCase);
+  if (!key) return (v) => v !== undefined && v !== "";
+  const { text } = key;
+  if (key.kind === "suffix") return (v) => v?.endsWith(text) ?? false;
+  if (key.kind === "prefix") return (v) => v?.startsWith(text) ?? false;
+  return (v) => v === text;
 }
 
 /** A path value: a `{*}`/`{**}` template, or the glob form. */
@@ -43,7 +40,7 @@ export function compilePath(pattern: string): ValueTest {
 
 /** Any of the patterns matches (an empty list matches nothing). */
 export function anyOf(patterns: readonly string[], compile: (p: string) => ValueTest): ValueTest {
-  const tests = patterns.map(compile);
+  const tests = patterns.map((p) => compile(p)); // not map(compile): the index would become its second argument
   if (tests.length === 1) return tests[0]!;
   return (v) => {
     for (const test of tests) if (test(v)) return true;

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { gateway } from "../../control/compile/test-resources.ts";
 import { ROOT_NAMESPACE } from "../../control/model/policy-target.ts";
 import { authorizationPolicy as ap, authzFor, from, jwt, workload } from "./authz-fixtures.ts";
+import { defineAuthzIndexCases } from "./authz-index.case.ts";
 import { defineAuthzModeCases } from "./authz-modes.case.ts";
+import { defineAuthzTaskCases } from "./authz-tasks.case.ts";
 
 /**
  * AuthorizationPolicy behaviour, declared once and run in Node (`authz.test.ts`, the sidecar) and
@@ -119,8 +121,8 @@ export function defineAuthzSuite(): void {
       });
     });
 
-    it("CUSTOM: a matching request goes to the provider, which Jibe lacks, so it is denied (fails closed)", () => {
-      const { decide } = authzFor(
+    it("CUSTOM naming a provider mesh config lacks denies what it matches (fails closed)", () => {
+      const { decide, snapshot } = authzFor(
         [
           ap("ext-authz", "foo", {
             action: "CUSTOM",
@@ -133,9 +135,10 @@ export function defineAuthzSuite(): void {
       );
       expect(decide({ path: "/admin/users" })).toMatchObject({
         allowed: false,
-        reason: "custom",
-        provider: "my-custom-authz",
+        match: { policy: "AuthorizationPolicy/foo/ext-authz" },
       });
+      const custom = snapshot.authz?.policies.find((p) => p.ref === "AuthorizationPolicy/foo/ext-authz");
+      expect(custom?.failClosed).toContain('"my-custom-authz" is not defined');
       expect(decide({ path: "/public" }).allowed).toBe(true);
     });
 
@@ -443,4 +446,6 @@ export function defineAuthzSuite(): void {
   });
 
   defineAuthzModeCases();
+  defineAuthzTaskCases();
+  defineAuthzIndexCases();
 }

@@ -158,8 +158,9 @@ describe("bookinfo samples: routing behaviour", () => {
     );
   });
 
-  it("bookinfo-gateway routes the edge by its VirtualService (the Gateway kind itself is not supported yet)", () => {
-    const { table } = mesh(["bookinfo-gateway.yaml"], gateway(["default/bookinfo-gateway"]));
+  it("bookinfo-gateway routes at the proxy its Gateway selects (istio: ingressgateway)", () => {
+    const ingress = { ...gateway([]), labels: { istio: "ingressgateway" } };
+    const { table } = mesh(["bookinfo-gateway.yaml"], ingress);
     for (const path of ["/productpage", "/static/css/app.css", "/login", "/api/v1/products/0"]) {
       const d = decideRoute(table, get("bookinfo.example.com", path), Math.random);
       expect(d.kind === "forward" && d.cluster.name).toBe(
@@ -169,12 +170,12 @@ describe("bookinfo samples: routing behaviour", () => {
     expect(decideRoute(table, get("bookinfo.example.com", "/admin"), Math.random).kind).toBe("noRoute");
   });
 
-  it("egress-rule-google-apis: without ServiceEntry support the host is unknown and answers 503", () => {
+  it("egress-rule-google-apis: port 80 of the ServiceEntry host goes to its 443 cluster, which originates TLS", () => {
     const { table, diagnostics } = mesh(["egress-rule-google-apis.yaml"]);
-    expect(diagnostics).toContainEqual(expect.objectContaining({ code: "JIBE2002" }));
+    expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     expect(decideRoute(table, get("www.googleapis.com", "/"), Math.random)).toMatchObject({
-      kind: "direct",
-      status: 503,
+      kind: "forward",
+      cluster: { name: "outbound|443||www.googleapis.com", tlsMode: "SIMPLE" },
     });
   });
 });

@@ -2,6 +2,7 @@ import type { Cluster, Route, WeightedCluster } from "../../control/compile/snap
 import { applyRedirect } from "./redirect.ts";
 import type { MatchInput } from "./request-match.ts";
 import type { ResponseFlag } from "./response-flags.ts";
+import { firstCandidate } from "./route-index.ts";
 import { authorityPort, type CompiledRoute, findVirtualHost, type RouteTable } from "./route-table.ts";
 
 /** What the engine knows about a request. Header names are lower-case. */
@@ -37,7 +38,8 @@ export const NO_HEALTHY_UPSTREAM = "no healthy upstream";
 
 /**
  * Decides a request: virtual host by authority, then the first route whose matches hold (OR
- * across match blocks, AND within; no blocks = match all), then a destination by weight using
+ * across match blocks, AND within; no blocks = match all; only the routes the path index leaves
+ * as candidates are tested, in route order), then a destination by weight using
  * `random()` in [0, 1). A destination whose cluster is not in the snapshot (an unknown subset,
  * port or host: the compiler reported it) answers 503 "no healthy upstream" flagged `NC`: the
  * route fails closed, as Envoy does for a missing cluster.
@@ -53,16 +55,22 @@ export function decideRoute(table: RouteTable, req: RequestFacts, random: () => 
   const vh = findVirtualHost(table, req.authority);
   if (!vh) return { kind: "noRoute", reason: `no virtual host for authority "${req.authority}"` };
   const input = matchInput(req);
-  const matched = vh.routes.find((r) => matches(r, input));
+  const matched = vh.index
+    ? firstCandidate(vh.index, input.path, vh.routes, (r) => matches(r, input))
+    : vh.routes.find((r) => matches(r, input));
   if (!matched)
     return { kind: "noRoute", reason: `no route of ${vh.name} matches ${req.method} ${input.path}` };
   const { route } = matched;
   const action = route.action;
   switch (action.kind) {
     case "directResponse":
-      return action.body === undefined
-        ? { kind: "direct", status: action.status, route }
-        : { kind: "direct", status: action.status, body: action.body, route };
+      return {
+        kind: "direct",
+        status: action.status,
+        ...(action.body === undefined ? {} : { body: action.body }),
+        route,
+        ...(action.flag ? { flag: action.flag } : {}),
+      };
     case "redirect": {
       const { status, location } = applyRedirect(req, action.redirect);
       return { kind: "redirect", status, location, route };
@@ -70,7 +78,10 @@ export function decideRoute(table: RouteTable, req: RequestFacts, random: () => 
     case "route": {
       const destination = pickWeighted(action.destinations, random);
       const cluster = destination === undefined ? undefined : table.clusters[destination.cluster];
-      if (!cluster) return { kind: "direct", status: 503, body: NO_HEALTHY_UPSTREAM, route, flag: "NC" };
+      if (!cluster) {
+        const status = destination?.unresolvedStatus ?? 503;
+        return { kind: "direct", status, body: NO_HEALTHY_UPSTREAM, route, flag: "NC" };
+      }
       return action.timeoutMs === undefined
         ? { kind: "forward", cluster, route, destination }
         : { kind: "forward", cluster, route, destination, timeoutMs: action.timeoutMs };
@@ -86,7 +97,8 @@ function matches(route: CompiledRoute, input: MatchInput): boolean {
   return route.matches.length === 0 || route.matches.some((m) => m(input));
 }
 
-function pickWeighted(
+/** Picks one destination by weight with `random()` in [0, 1); none when every weight is 0. */
+export function pickWeighted(
   destinations: readonly WeightedCluster[],
   random: () => number,
 ): WeightedCluster | undefined {

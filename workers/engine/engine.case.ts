@@ -6,6 +6,7 @@ import { REVIEWS, request, reviewsMesh, split, subsetRoute, tableFor, target } f
 import { decideFault } from "./fault.ts";
 import { defineLoadBalancerCases } from "./load-balancer.case.ts";
 import { defineMatchCases } from "./match.case.ts";
+import { defineRouteOrderCases } from "./route-order.case.ts";
 import { defineTrafficPolicyCases } from "./traffic-policy.case.ts";
 
 /**
@@ -170,6 +171,7 @@ export function defineEngineSuite(): void {
     });
   });
   defineMatchCases();
+  defineRouteOrderCases();
   defineLoadBalancerCases();
   defineActionCases();
   defineTrafficPolicyCases();

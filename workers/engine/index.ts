@@ -1,4 +1,13 @@
-export { authorize } from "./authorize.ts";
+export { authorize, authorizeWithExtAuthz, type ExtAuthzAsk } from "./authorize.ts";
+export {
+  type AuthzCounters,
+  authzCountersText,
+  countDecision,
+  createAuthzCounters,
+  DEFAULT_DENY,
+  denialDetails,
+  type PolicyCounts,
+} from "./authz-counters.ts";
 export type {
   AuthzDecision,
   AuthzFacts,
@@ -11,7 +20,23 @@ export type {
 export { type AuthzTable, buildAuthzTable, createAuthzTableCache } from "./authz-table.ts";
 export { type Admission, admitRequest, type ClusterLoad, canDispatchPending } from "./connection-pool.ts";
 export { type CorsRequest, type CorsVerdict, evaluateCors, isOriginAllowed } from "./cors.ts";
-export { decideRoute, NO_HEALTHY_UPSTREAM, type RequestFacts, type RouteDecision } from "./decide-route.ts";
+export {
+  decideRoute,
+  NO_HEALTHY_UPSTREAM,
+  pickWeighted,
+  type RequestFacts,
+  type RouteDecision,
+} from "./decide-route.ts";
+export { type ConnectionFacts, decideTcpRoute, type TcpRouteDecision } from "./decide-tcp-route.ts";
+export {
+  buildCheckRequest,
+  checkExternally,
+  type ExtAuthzCheckRequest,
+  type ExtAuthzCheckResponse,
+  type ExtAuthzOutcome,
+  type ExtAuthzTransport,
+  readCheckResponse,
+} from "./ext-authz.ts";
 export {
   decideFault,
   FAULT_ABORT_BODY,
@@ -19,6 +44,7 @@ export {
   type FaultDecision,
   faultAbortAnswer,
 } from "./fault.ts";
+export { encodeGrpcMessage, GRPC_STATUS, grpcStatusOfLocalReply } from "./grpc-status.ts";
 export { type HashKey, type HashKeyInput, hashKeyOf } from "./hash-key.ts";
 export {
   applyHeaderOperations,

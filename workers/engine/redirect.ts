@@ -1,5 +1,6 @@
 import type { RedirectPolicy } from "../../control/compile/snapshot.ts";
 import type { RequestFacts } from "./decide-route.ts";
+import { rewritePath } from "./rewrite.ts";
 import { authorityPort, stripPort } from "./route-table.ts";
 
 /** The answer to a redirect rule. */
@@ -41,10 +42,10 @@ export function applyRedirect(req: RequestFacts, redirect: RedirectPolicy): Redi
   if (redirect.authority !== undefined && (port !== undefined || redirect.derivePort !== undefined))
     host = stripPort(host);
   const portPart = port === undefined || port === DEFAULT_PORT[scheme] ? "" : `:${port}`;
-  return {
-    status: redirect.status,
-    location: `${scheme}://${host}${portPart}${redirectPath(req.path, redirect.uri)}`,
-  };
+  const path = redirect.pathRewrite
+    ? rewritePath(req.path, redirect.pathRewrite)
+    : redirectPath(req.path, redirect.uri);
+  return { status: redirect.status, location: `${scheme}://${host}${portPart}${path}` };
 }
 
 function redirectPath(requestPath: string, uri: string | undefined): string {

@@ -177,6 +177,22 @@ export function defineRequestAuthnSuite(): void {
       expect(await status(bearer(await other.sign({ sub: ISSUER, groups: ["group1"] })))).toBe(401);
     });
 
+    it("RequestAuthentication reference: a valid token required on every path except /healthz", async () => {
+      const requireExceptHealth = ap("httpbin", "foo", {
+        selector: { matchLabels: { app: "httpbin" } },
+        rules: [
+          { from: [{ source: { requestPrincipals: ["*"] } }] },
+          { to: [{ operation: { paths: ["/healthz"] } }] },
+        ],
+      });
+      const { status } = setup([inline()], [requireExceptHealth]);
+      expect(await status({}, "/healthz")).toBe(200);
+      expect(await status({}, "/headers")).toBe(403);
+      expect(await status(bearer(await keys.sign({})), "/headers")).toBe(200);
+      // An invalid token is refused even where no token is needed: authentication runs first.
+      expect(await status(bearer(await other.sign({})), "/healthz")).toBe(401);
+    });
+
     it("an invalid RequestAuthentication that reached the proxy refuses every token (401), not anonymous requests", async () => {
       const { snapshot } = compile(
         [ra("broken", "foo", { jwtRules: [{ issuer: ISSUER, jwks: "nope" }] })],

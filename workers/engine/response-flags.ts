@@ -15,6 +15,7 @@
  * - `DC` the downstream client went away before the response completed
  * - `DPE` downstream protocol error, e.g. no Host header (400)
  * - `RBAC` denied by an AuthorizationPolicy (403 "RBAC: access denied")
+ * - `UAEX` denied by a CUSTOM policy's external authorizer, or the authorizer failed (fail closed)
  * - `UO` upstream overflow: a DestinationRule `connectionPool` limit was reached (503)
  */
 export type ResponseFlag =
@@ -30,7 +31,8 @@ export type ResponseFlag =
   | "FI"
   | "DC"
   | "DPE"
-  | "RBAC";
+  | "RBAC"
+  | "UAEX";
 
 /** Response header carrying the flags of a response the proxy shaped, comma separated (`UF,URX`). */
 export const RESPONSE_FLAGS_HEADER = "x-jibe-response-flags";
@@ -56,6 +58,7 @@ const ORDER: readonly ResponseFlag[] = [
   "DPE",
   "NC",
   "RBAC",
+  "UAEX",
 ];
 
 /**

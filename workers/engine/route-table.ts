@@ -1,5 +1,6 @@
 import type { Cluster, Route, Snapshot } from "../../control/compile/snapshot.ts";
 import { type CompiledMatch, compileRouteMatch } from "./request-match.ts";
+import { buildRouteIndex, type RouteIndex } from "./route-index.ts";
 
 /** A route with its matches compiled; an empty `matches` list matches every request. */
 export interface CompiledRoute {
@@ -11,6 +12,10 @@ export interface CompiledRoute {
 export interface CompiledVirtualHost {
   name: string;
   routes: CompiledRoute[];
+  /** Candidate routes by path (see route-index.ts); none for a host with few routes. */
+  index?: RouteIndex;
+  /** Routes of TCP connections (`VirtualHost.tcpRoutes`); absent when the host has none. */
+  tcpRoutes?: CompiledRoute[];
 }
 
 /**
@@ -45,6 +50,10 @@ export function buildRouteTable(snapshot: Snapshot): RouteTable {
     const compiled: CompiledVirtualHost = {
       name: vh.name,
       routes: vh.routes.map((route) => ({ route, matches: route.match.map(compileRouteMatch) })),
+      index: buildRouteIndex(vh.routes.map((route) => route.match)),
+      ...(vh.tcpRoutes
+        ? { tcpRoutes: vh.tcpRoutes.map((route) => ({ route, matches: route.match.map(compileRouteMatch) })) }
+        : {}),
     };
     for (const raw of vh.domains) {
       const domain = raw.toLowerCase();
