@@ -8,6 +8,11 @@ export interface AdminSource {
   /** Prometheus text exposition for `GET /stats/prometheus` (Istio's proxy metrics path). */
   prometheus?(): Promise<string>;
   prometheusContentType?: string;
+  /**
+   * Kubelet probes rewritten by the injector (`/app-health/<container>/livez|readyz|startupz`):
+   * the app's answer, or undefined for a path no probe was rewritten to.
+   */
+  appHealth?(path: string): Promise<{ status: number; body: string }> | undefined;
 }
 
 /** A running admin listener. */
@@ -19,7 +24,8 @@ export interface AdminListener {
 /**
  * The sidecar's own status endpoint, on a separate port so it never shadows app paths:
  * `GET /ready`, `GET /stats` (sync, compile and request counters), `GET /config_dump` (snapshot),
- * `GET /stats/prometheus` (Istio metrics, Prometheus text format).
+ * `GET /stats/prometheus` (Istio metrics, Prometheus text format), and the rewritten kubelet probes
+ * `GET /app-health/<container>/livez|readyz|startupz` (plaintext, so they work under STRICT mTLS).
  *
  * @example
  * ```ts
@@ -33,7 +39,14 @@ export async function startAdminListener(
   port: number,
 ): Promise<AdminListener> {
   const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path.startsWith("/app-health/") && req.method === "GET" && source.appHealth) {
+      const probe = source.appHealth(path);
+      if (probe) {
+        probe.then(({ status, body }) => res.writeHead(status, { "content-type": "text/plain" }).end(body));
+        return;
+      }
+    }
     if (path === "/stats/prometheus" && req.method === "GET" && source.prometheus) {
       source.prometheus().then(
         (text) =>

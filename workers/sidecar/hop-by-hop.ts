@@ -29,6 +29,9 @@ export function withoutHopByHop(headers: IncomingHttpHeaders | OutgoingHttpHeade
 export function stripHopByHopHeaders(): Layer {
   return (next) => async (ctx) => {
     ctx.upstreamHeaders = withoutHopByHop(ctx.upstreamHeaders);
+    // An Upgrade (WebSocket) is asked of the upstream again, hop by hop, as Envoy does.
+    const upgrade = ctx.req.headers.upgrade;
+    if (ctx.upgrade && upgrade) Object.assign(ctx.upstreamHeaders, { connection: "upgrade", upgrade });
     return next(ctx);
   };
 }

@@ -128,5 +128,10 @@ describe("sidecar inbound authorization", () => {
     const before = sidecar.stats().authz.dryRunMismatch;
     expect((await get("/dry")).status).toBe(200);
     expect(sidecar.stats().authz.dryRunMismatch).toBe(before + 1);
+    // Envoy's shadow stats, per policy: the would-be denial is named in stats and metrics.
+    expect(sidecar.stats().authz.policies["AuthorizationPolicy/default/deny-get"]?.shadowDenied).toBe(1);
+    expect(await sidecar.metrics()).toContain(
+      'jibe_authz_decisions_total{policy="AuthorizationPolicy/default/deny-get",decision="shadow_denied"} 1',
+    );
   });
 });

@@ -1,8 +1,15 @@
 import type { Logger } from "../../broker/logger.ts";
 import type { Snapshot } from "../../control/compile/snapshot.ts";
-import { authorize } from "../engine/authorize.ts";
-import type { AuthzFacts, PeerIdentity } from "../engine/authz-facts.ts";
+import { authorizeWithExtAuthz } from "../engine/authorize.ts";
+import {
+  type AuthzCounters,
+  countDecision,
+  createAuthzCounters,
+  denialDetails,
+} from "../engine/authz-counters.ts";
+import type { AuthzDecision, AuthzFacts, PeerIdentity } from "../engine/authz-facts.ts";
 import { createAuthzTableCache } from "../engine/authz-table.ts";
+import { checkExternally, type ExtAuthzTransport } from "../engine/ext-authz.ts";
 import {
   createJwksCache,
   type JwksCache,
@@ -10,13 +17,14 @@ import {
   type JwksCacheStats,
 } from "../engine/jwks-cache.ts";
 import { authenticateRequest, createAuthnTableCache, type HeaderChanges } from "../engine/request-authn.ts";
+import { createExtAuthzTransport } from "./ext-authz-client.ts";
 import { respondLocally } from "./local-response.ts";
 import type { Layer, ProxyContext } from "./proxy-context.ts";
 
 /** Counters of inbound request authentication and authorization (shown in sidecar stats). */
-export interface InboundAuthzStats {
+export interface InboundAuthzStats extends AuthzCounters {
   allowed: number;
-  /** 403 `RBAC`. */
+  /** 403 `RBAC` and CUSTOM denials (`UAEX`). */
   denied: number;
   /** 401: a JWT was presented and failed verification. */
   jwtRejected: number;
@@ -28,7 +36,7 @@ export interface InboundAuthzStats {
 
 /** Zeroed counters. */
 export function createInboundAuthzStats(): InboundAuthzStats {
-  return { allowed: 0, denied: 0, jwtRejected: 0, dryRunMismatch: 0, audited: 0 };
+  return { allowed: 0, denied: 0, jwtRejected: 0, dryRunMismatch: 0, audited: 0, ...createAuthzCounters() };
 }
 
 /**
@@ -49,6 +57,8 @@ export function createInboundAuthz(options: {
   now?: () => number;
   /** The connection's authenticated peer (mTLS, `mesh-tls.ts`). */
   peerIdentity?: InboundAuthzDeps["peerIdentity"];
+  /** CUSTOM policies' authorizer calls; default HTTP to the provider's service (ext-authz-client.ts). */
+  extAuthz?: ExtAuthzTransport;
 }): InboundAuthzDeps & { report(): InboundAuthzStats & { jwks: JwksCacheStats } } {
   const now = options.now ?? Date.now;
   const jwks = createJwksCache({ fetch: options.fetch ?? ((url, init) => fetch(url, init)), now });
@@ -60,8 +70,14 @@ export function createInboundAuthz(options: {
     appPort: options.appPort,
     stats,
     log: options.log,
+    extAuthz: options.extAuthz ?? createExtAuthzTransport(options.snapshot),
     ...(options.peerIdentity ? { peerIdentity: options.peerIdentity } : {}),
-    report: () => ({ ...stats, jwks: { ...jwks.stats } }),
+    report: () => ({
+      ...stats,
+      extAuthz: { ...stats.extAuthz },
+      policies: structuredClone(stats.policies),
+      jwks: { ...jwks.stats },
+    }),
   };
 }
 
@@ -75,6 +91,8 @@ export interface InboundAuthzDeps {
   appPort: number;
   stats: InboundAuthzStats;
   log: Logger;
+  /** Calls CUSTOM policies' external authorizers. */
+  extAuthz: ExtAuthzTransport;
   /**
    * The authenticated peer of the connection: the SPIFFE ID of a verified mTLS client certificate
    * (`peerIdentityOf` in `mesh-tls.ts`). Absent (plaintext, or no identity wired) the request is
@@ -87,10 +105,13 @@ export interface InboundAuthzDeps {
 }
 
 /**
- * Inbound RequestAuthentication + AuthorizationPolicy, as Envoy's jwt_authn and RBAC filters do for
- * Istio: an invalid JWT answers 401; then the engine decides; a denial answers 403
- * `RBAC: access denied` with response flag `RBAC`. Dry-run and AUDIT results are logged and
- * counted, never enforced. The policy and rule that decided are logged, not sent to the caller.
+ * Inbound RequestAuthentication + AuthorizationPolicy, as Envoy's jwt_authn, ext_authz and RBAC
+ * filters do for Istio: an invalid JWT answers 401; a matching CUSTOM policy asks its external
+ * authorizer (a denial answers with the authorizer's status, body and allowed headers, flag
+ * `UAEX`; an unreachable authorizer answers `statusOnError` unless `failOpen`); then a DENY or
+ * missing ALLOW answers 403 `RBAC: access denied` with flag `RBAC`. Dry-run and AUDIT results are
+ * logged and counted (per policy, like Envoy's shadow stats), never enforced. The policy and rule
+ * that decided are logged and counted, not sent to the caller.
  *
  * @example
  * ```ts
@@ -134,7 +155,10 @@ export function authorizeInbound(deps: InboundAuthzDeps): Layer {
     const peer = deps.peerIdentity?.(ctx);
     if (peer) facts.peer = peer;
     if (authn.kind === "authenticated") facts.request = authn.identity;
-    const decision = authorize(authzTables.tableFor(snapshot), facts);
+    const decision = await authorizeWithExtAuthz(authzTables.tableFor(snapshot), facts, (provider, f) =>
+      checkExternally(provider, f, deps.extAuthz),
+    );
+    countDecision(deps.stats, decision);
     const what = `inbound ${facts.method} ${ctx.authority}${ctx.path}`;
     if (decision.audit) {
       deps.stats.audited++;
@@ -154,13 +178,32 @@ export function authorizeInbound(deps: InboundAuthzDeps): Layer {
       const by = decision.match
         ? `${decision.match.policy}#${decision.match.rule}`
         : "no ALLOW policy matched";
-      deps.log.debug(`${what}: 403 RBAC (${decision.reason}: ${by})`);
-      respondLocally(ctx, 403, "RBAC", "RBAC: access denied");
+      deps.log.debug(`${what}: denied (${decision.reason}: ${by})`);
+      denyRequest(ctx, decision);
       return;
     }
     deps.stats.allowed++;
+    if (decision.extAuthz?.kind === "allowed") {
+      Object.assign(ctx.upstreamHeaders, decision.extAuthz.upstreamHeaders);
+      Object.assign(ctx.responseHeaders, decision.extAuthz.downstreamHeaders);
+    }
     return next(ctx);
   };
+}
+
+/** Answers a denial as Envoy does: ext_authz's own answer (`UAEX`) or RBAC's 403 (`RBAC`). */
+function denyRequest(ctx: ProxyContext, decision: AuthzDecision): void {
+  const ext = decision.extAuthz;
+  ctx.responseCodeDetails = denialDetails(decision);
+  if (ext?.kind === "denied") {
+    respondLocally(ctx, ext.status, "UAEX", ext.body, ext.headers);
+    return;
+  }
+  if (ext?.kind === "error") {
+    respondLocally(ctx, ext.status, "UAEX", "");
+    return;
+  }
+  respondLocally(ctx, 403, "RBAC", "RBAC: access denied");
 }
 
 function flatHeaders(ctx: ProxyContext): Record<string, string | undefined> {

@@ -2,7 +2,8 @@ import type { Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import type { Logger } from "../../broker/logger.ts";
 import type { InboundTlsMode } from "../../control/compile/snapshot.ts";
-import { tlsOptionsFrom } from "../../identity/tls-options.ts";
+import { parseSpiffeId } from "../../identity/spiffe-id.ts";
+import { peerSpiffeId, tlsOptionsFrom } from "../../identity/tls-options.ts";
 import type { ConnectionGate } from "./listener.ts";
 import type { MeshTls } from "./mesh-tls.ts";
 
@@ -13,7 +14,10 @@ export interface InboundTlsStats {
   plaintext: number;
   /** Plaintext refused under STRICT without an identity to serve TLS with (fail closed). */
   refused: number;
-  /** TLS handshakes that failed: plaintext under STRICT, no or a foreign client certificate. */
+  /**
+   * TLS handshakes that failed: plaintext under STRICT, no, an expired or a foreign client
+   * certificate, or one whose SPIFFE ID is of another trust domain.
+   */
   handshakeFailures: number;
 }
 
@@ -59,6 +63,17 @@ export function createInboundTlsGate(options: InboundTlsGateOptions): Connection
       })
     : undefined;
   server?.on("secureConnection", (socket: TLSSocket) => {
+    // The chain led to a mesh root; the identity must also be of this mesh's trust domain.
+    const id = peerSpiffeId(socket.getPeerX509Certificate());
+    const parsed = id ? parseSpiffeId(id) : undefined;
+    if (!parsed?.ok || parsed.trustDomain !== meshTls?.trustDomain) {
+      stats.handshakeFailures++;
+      log.debug(
+        `inbound mTLS from ${socket.remoteAddress} refused: peer ${id ?? "has no SPIFFE ID"} is not of trust domain ${meshTls?.trustDomain}`,
+      );
+      socket.destroy();
+      return;
+    }
     stats.mtls++;
     deliverTls?.(socket);
   });

@@ -1,4 +1,5 @@
 import type { Logger } from "../../broker/logger.ts";
+import type { Protocol } from "../../control/compile/protocol.ts";
 import { abortOnDownstreamClose } from "./downstream-close.ts";
 import { targetLocalApp } from "./endpoint-selection.ts";
 import { addForwardedHeaders } from "./forwarded-headers.ts";
@@ -6,16 +7,21 @@ import { stripHopByHopHeaders } from "./hop-by-hop.ts";
 import { authorizeInbound, type InboundAuthzDeps } from "./inbound-authz.ts";
 import { catchInternalErrors } from "./internal-error.ts";
 import { type ListenerStats, recordStats } from "./listener-stats.ts";
+import type { PeerSecurityLog } from "./peer-security.ts";
 import { compose, type Handler } from "./proxy-context.ts";
 import { assignRequestId } from "./request-id.ts";
 import { resolveTarget } from "./request-target.ts";
 import type { SidecarTelemetry } from "./sidecar-telemetry.ts";
 import { recordTelemetry } from "./telemetry-layer.ts";
 import { forwardUpstream } from "./upstream-forward.ts";
+import type { Http2SessionPool } from "./upstream-h2.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
+import { chooseUpstreamProtocol } from "./upstream-protocol.ts";
 
 /** What the inbound pipeline needs. */
 export interface InboundDeps {
+  /** HTTP/2 to the app when its port is declared `http2`/`grpc` (or for gRPC requests); absent: HTTP/1.1. */
+  http2?: { pool: Http2SessionPool; appProtocol: () => Protocol | undefined };
   /** Port of the local app on 127.0.0.1. */
   appPort: number;
   pool: UpstreamPool;
@@ -25,6 +31,8 @@ export interface InboundDeps {
   log: Logger;
   /** RequestAuthentication + AuthorizationPolicy; absent = no inbound policy enforcement. */
   authz?: InboundAuthzDeps;
+  /** Records how each caller connected (`jibe mtls check`). */
+  peerSecurity?: PeerSecurityLog;
 }
 
 /**
@@ -42,6 +50,7 @@ export function createInboundPipeline(deps: InboundDeps): Handler {
     [
       recordStats(deps.stats), // counts by response flag
       recordTelemetry(deps.telemetry), // Istio metrics, peer metadata, trace context, access log
+      ...(deps.peerSecurity ? [deps.peerSecurity.inbound()] : []), // mTLS or plaintext, caller's SPIFFE ID
       catchInternalErrors(deps.log), // a bug → 500, not a crash
       abortOnDownstreamClose(), // client gone → cancel (DC)
       resolveTarget(), // Host / absolute URI (400 DPE)
@@ -50,6 +59,7 @@ export function createInboundPipeline(deps: InboundDeps): Handler {
       ...(deps.authz ? [authorizeInbound(deps.authz)] : []), // 401 bad JWT, 403 RBAC
       addForwardedHeaders(), // x-forwarded-*
       targetLocalApp({ address: "127.0.0.1", port: deps.appPort }),
+      ...(deps.http2 ? [chooseUpstreamProtocol(deps.http2.pool, deps.http2.appProtocol)] : []), // h2c: http2/grpc app
     ],
     forwardUpstream(deps.pool), // 503 UF / UC, streaming
   );

@@ -1,6 +1,9 @@
-import { createServer, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, ServerResponse } from "node:http";
+import { createServer as createHttp2Server, type Http2ServerRequest, type Http2Session } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "../../broker/logger.ts";
+import { isHttp2Preface, PeekedSocket } from "./peeked-socket.ts";
 import { createContext, type Direction, type Handler } from "./proxy-context.ts";
 
 /** Options of {@link startListener}. */
@@ -13,6 +16,13 @@ export interface ListenerOptions {
   log: Logger;
   /** Decides, per accepted connection, how it reaches HTTP (e.g. mTLS termination); default: directly. */
   gate?: ConnectionGate;
+  /**
+   * Per connection (after the gate), before any byte is read: a handler returned here serves it as
+   * raw TCP (a port declared TCP, `protocol.ts`), so server-first protocols never wait. Else HTTP.
+   */
+  rawTcp?: () => ((socket: Socket) => void) | undefined;
+  /** Serves HTTP `CONNECT` (tunnels to TCP services); without it CONNECT is answered 405. */
+  connect?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 /**
@@ -38,7 +48,10 @@ export interface Listener {
 }
 
 /**
- * A `node:http` server feeding each request into a pipeline.
+ * A `node:http` server feeding each request into a pipeline. The first bytes of a connection
+ * decide its protocol: the HTTP/2 preface (h2c with prior knowledge) goes to a `node:http2`
+ * server feeding the same pipeline, anything else to HTTP/1.1; `Upgrade` requests (WebSocket)
+ * enter the pipeline too, with `ctx.upgrade` set.
  *
  * @example
  * ```ts
@@ -50,28 +63,85 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   const active = new Set<ServerResponse>();
   let draining = false;
   let drained: (() => void) | undefined;
-  const server: Server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+  // Connections node:http no longer tracks (tunnels, upgrades, raw TCP, ones still being peeked at):
+  // closed by close() after the drain, or the server would wait for them forever.
+  const detached = new Set<Duplex>();
+  const detach = (socket: Duplex) => {
+    detached.add(socket);
+    socket.once("close", () => detached.delete(socket));
+  };
+  const serve = (req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }) => {
     active.add(res);
-    if (draining) res.setHeader("connection", "close");
+    if (draining && req.httpVersionMajor < 2) res.setHeader("connection", "close");
     res.once("close", () => {
       active.delete(res);
       if (draining && active.size === 0) drained?.();
     });
     const ctx = createContext(options.direction, req, res);
+    if (upgrade) ctx.upgrade = upgrade;
     options.handler(ctx).catch((error: unknown) => {
       options.log.error(`sidecar ${options.direction} listener: ${String(error)}`);
       res.destroy();
+      upgrade?.socket.destroy();
     });
+  };
+  const server: Server = createServer({ keepAliveTimeout: 30_000 }, serve);
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A response object on the raw socket: the pipeline answers refusals (404, 403, 503) through it.
+    detach(socket);
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    // A refusal ends the connection; an accepted upgrade (101 flushed, never ended) splices it instead.
+    res.once("finish", () => socket.end());
+    serve(req, res, { socket, head });
   });
+  server.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    detach(socket);
+    if (options.connect) options.connect(req, socket, head);
+    else socket.end("HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n");
+  });
+
+  const sessions = new Map<Http2Session, Socket>();
+  let arriving: Socket | undefined;
+  const http2 = createHttp2Server({}, (req, res) => {
+    const transport = sessions.get(req.stream.session as Http2Session);
+    // Report the connection the request came on (TLS peer, addresses), as node:http does.
+    if (transport) Object.defineProperty(req, "socket", { value: transport });
+    // The compatibility API mirrors node:http's request and response; the pipeline uses that common part.
+    serve(req as Http2ServerRequest as unknown as IncomingMessage, res as unknown as ServerResponse);
+  });
+  http2.on("session", (session: Http2Session) => {
+    if (!arriving) return;
+    sessions.set(session, arriving);
+    session.once("close", () => sessions.delete(session));
+  });
+
+  const serveHttp1 = server.listeners("connection") as ((socket: Socket) => void)[];
+  server.removeAllListeners("connection");
+  const deliver = (socket: Socket) => {
+    const tcp = options.rawTcp?.();
+    detach(socket);
+    if (tcp) return tcp(socket);
+    // Until a server owns the socket, a reset must not crash the process.
+    socket.on("error", () => socket.destroy());
+    socket.once("data", (first: Buffer) => {
+      socket.pause();
+      detached.delete(socket);
+      if (isHttp2Preface(first)) {
+        arriving = socket;
+        http2.emit("connection", new PeekedSocket(socket, first));
+        arriving = undefined;
+        return;
+      }
+      socket.unshift(first);
+      for (const listener of serveHttp1) listener.call(server, socket);
+      // node:http reads the connection natively from here on; the peeked bytes wait in the JS buffer.
+      socket.resume();
+    });
+  };
   const gate = options.gate;
-  if (gate) {
-    const serveHttp = server.listeners("connection") as ((socket: Socket) => void)[];
-    server.removeAllListeners("connection");
-    const deliver = (socket: Socket) => {
-      for (const listener of serveHttp) listener.call(server, socket);
-    };
-    server.on("connection", (socket: Socket) => gate.accept(socket, deliver));
-  }
+  server.on("connection", (socket: Socket) => (gate ? gate.accept(socket, deliver) : deliver(socket)));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -89,7 +159,9 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     async close(drainMs) {
       draining = true;
       // Responses not started yet tell their clients not to reuse the connection.
-      for (const res of active) if (!res.headersSent) res.setHeader("connection", "close");
+      for (const res of active)
+        if (!res.headersSent && res.req.httpVersionMajor < 2) res.setHeader("connection", "close");
+      for (const session of sessions.keys()) session.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if (active.size > 0) {
         const idle = setInterval(() => server.closeIdleConnections(), 100);
@@ -101,6 +173,11 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       }
       gate?.closePending();
       server.closeAllConnections();
+      for (const [session, socket] of sessions) {
+        session.destroy();
+        socket.destroy();
+      }
+      for (const socket of detached) socket.destroy();
       await closed;
     },
   };

@@ -1,5 +1,7 @@
 import {
   applyHeaderPolicies,
+  encodeGrpcMessage,
+  grpcStatusOfLocalReply,
   RESPONSE_FLAGS_HEADER,
   type ResponseFlag,
   recordHeaderEditor,
@@ -34,6 +36,17 @@ export function respondLocally(
   const flags = responseFlagsOf(ctx);
   if (flags) headers[RESPONSE_FLAGS_HEADER] = flags;
   applyHeaderPolicies(recordHeaderEditor(headers), ctx.responseHeaderPolicies ?? [], "response");
+  if (status >= 200 && isGrpcRequest(ctx)) {
+    // gRPC clients read the outcome from grpc-status: a trailers-only answer (HTTP 200, no body).
+    const grpc = {
+      "content-type": "application/grpc",
+      "grpc-status": String(grpcStatusOfLocalReply(status, flag)),
+      "grpc-message": encodeGrpcMessage(body.trim()),
+      ...extraHeaders,
+    };
+    res.writeHead(200, { ...headers, ...grpc }).end();
+    return;
+  }
   // 1xx, 204 and 304 responses cannot carry a body (or a Content-Length, for 1xx and 204).
   if (status < 200 || status === 204 || status === 304) {
     res.writeHead(status, { ...headers, ...extraHeaders }).end();
@@ -45,4 +58,9 @@ export function respondLocally(
   headers["content-length"] = Buffer.byteLength(text);
   res.writeHead(status, headers);
   res.end(ctx.req.method === "HEAD" ? undefined : text);
+}
+
+/** Whether the request is gRPC (`content-type: application/grpc…`). */
+export function isGrpcRequest(ctx: Pick<ProxyContext, "req">): boolean {
+  return String(ctx.req.headers["content-type"] ?? "").startsWith("application/grpc");
 }

@@ -82,10 +82,10 @@ export function peerIdentityOf(ctx: Pick<ProxyContext, "req">): PeerIdentity | u
 }
 
 /**
- * Auto-mTLS: whether the sidecar originates mutual TLS to `endpoint` of `cluster`. A
- * DestinationRule `tls.mode` decides when set (`ISTIO_MUTUAL`: yes, `DISABLE`: no; `SIMPLE` and
- * `MUTUAL` with user certificates are not supported yet: plaintext); otherwise mTLS exactly when the
- * endpoint carries {@link TLS_MODE_LABEL}: `istio`.
+ * Auto-mTLS: whether the sidecar originates mutual TLS with its mesh certificate to `endpoint` of
+ * `cluster`. A DestinationRule `tls.mode` decides when set (`ISTIO_MUTUAL`: yes; `DISABLE`: no;
+ * `SIMPLE` and `MUTUAL`: no, they originate TLS with user settings, see {@link upstreamAddressFor});
+ * otherwise mTLS exactly when the endpoint carries {@link TLS_MODE_LABEL}: `istio`.
  */
 export function usesMeshTls(cluster: Pick<Cluster, "tlsMode">, endpoint: Pick<Endpoint, "labels">): boolean {
   switch (cluster.tlsMode) {
@@ -104,11 +104,29 @@ export function usesMeshTls(cluster: Pick<Cluster, "tlsMode">, endpoint: Pick<En
   }
 }
 
-/** The upstream address of an outbound endpoint, marked `mtls` when auto-mTLS applies and the sidecar has an identity. */
+/**
+ * The upstream address of an outbound endpoint and how to reach it: `tls` with the cluster's
+ * settings for DestinationRule `SIMPLE` / `MUTUAL`; `mtls` when auto-mTLS or `ISTIO_MUTUAL` applies
+ * and the sidecar has an identity (with the settings when `subjectAltNames` restrict the server's
+ * SPIFFE ID); plaintext otherwise.
+ */
 export function upstreamAddressFor(meshTls: MeshTls | undefined) {
   return (cluster: Cluster, endpoint: Endpoint): UpstreamAddress => {
     const address: UpstreamAddress = { address: endpoint.address, port: endpoint.port };
-    if (meshTls && usesMeshTls(cluster, endpoint)) address.transport = "mtls";
+    const origination = (mode: "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL") => ({
+      // Changed settings must not reuse connections opened with the old ones.
+      key: `${cluster.name}|${mode}|${JSON.stringify(cluster.tls ?? {})}`,
+      mode,
+      settings: cluster.tls ?? {},
+      serverName: cluster.service,
+    });
+    if (cluster.tlsMode === "SIMPLE" || cluster.tlsMode === "MUTUAL") {
+      address.transport = "tls";
+      address.origination = origination(cluster.tlsMode);
+    } else if (meshTls && usesMeshTls(cluster, endpoint)) {
+      address.transport = "mtls";
+      if (cluster.tls?.subjectAltNames?.length) address.origination = origination("ISTIO_MUTUAL");
+    }
     return address;
   };
 }
@@ -116,9 +134,10 @@ export function upstreamAddressFor(meshTls: MeshTls | undefined) {
 /**
  * Opens an mTLS connection to another sidecar with the current certificate: the server's chain must
  * lead to the mesh roots and carry a SPIFFE ID of the mesh's trust domain (there is no DNS name to
- * check: workload certificates carry only the SPIFFE URI).
+ * check: workload certificates carry only the SPIFFE URI) and, when `subjectAltNames` are given
+ * (DestinationRule ISTIO_MUTUAL), be one of them.
  */
-export function connectMeshTls(meshTls: MeshTls) {
+export function connectMeshTls(meshTls: MeshTls, subjectAltNames: readonly string[] = []) {
   return (options: { host?: string | null; port?: number | null }): Socket =>
     tlsConnect({
       host: options.host ?? "127.0.0.1",
@@ -129,10 +148,17 @@ export function connectMeshTls(meshTls: MeshTls) {
       checkServerIdentity: (_host: string, cert: PeerCertificate) => {
         const id = peerSpiffeId({ subjectAltName: cert.subjectaltname });
         const parsed = id ? parseSpiffeId(id) : undefined;
-        if (parsed?.ok && parsed.trustDomain === meshTls.trustDomain) return undefined;
-        return new Error(
-          `upstream certificate has no SPIFFE ID of trust domain ${meshTls.trustDomain} (${cert.subjectaltname ?? "no SAN"})`,
-        );
+        if (!parsed?.ok || parsed.trustDomain !== meshTls.trustDomain) {
+          return new Error(
+            `upstream certificate has no SPIFFE ID of trust domain ${meshTls.trustDomain} (${cert.subjectaltname ?? "no SAN"})`,
+          );
+        }
+        if (subjectAltNames.length > 0 && !subjectAltNames.includes(id as string)) {
+          return new Error(
+            `upstream SPIFFE ID ${id} is not in the DestinationRule's subjectAltNames (${subjectAltNames.join(", ")})`,
+          );
+        }
+        return undefined;
       },
     });
 }

@@ -10,6 +10,8 @@ import { applyRequestHeaderPolicies } from "./header-policies.ts";
 import { stripHopByHopHeaders } from "./hop-by-hop.ts";
 import { catchInternalErrors } from "./internal-error.ts";
 import { type ListenerStats, recordStats } from "./listener-stats.ts";
+import { routeToOriginalDestination } from "./original-destination.ts";
+import type { PeerSecurityLog } from "./peer-security.ts";
 import { compose, type Handler } from "./proxy-context.ts";
 import { assignRequestId } from "./request-id.ts";
 import { mirrorRequests } from "./request-mirror.ts";
@@ -21,11 +23,15 @@ import type { RouteSource } from "./route-policy.ts";
 import { applyRouteTimeout } from "./route-timeout.ts";
 import type { SidecarTelemetry } from "./sidecar-telemetry.ts";
 import { recordTelemetry } from "./telemetry-layer.ts";
+import type { Http2SessionPool } from "./upstream-h2.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
+import { chooseUpstreamProtocol } from "./upstream-protocol.ts";
 import { forwardWithRetries, type RetryForwardDeps } from "./upstream-retry.ts";
 
 /** What the outbound pipeline needs. */
 export interface OutboundDeps {
+  /** HTTP/2 sessions to endpoints, for `http2`/`grpc` ports and gRPC requests; absent: HTTP/1.1 only. */
+  http2?: Http2SessionPool;
   proxy: ProxyIdentity;
   routes: RouteSource;
   lb: LoadBalancerState;
@@ -39,6 +45,8 @@ export interface OutboundDeps {
   connectionPool?: ReturnType<typeof enforceConnectionPool>;
   /** How endpoints are reached (auto-mTLS to sidecars, `mesh-tls.ts`); default plaintext. */
   upstreamAddress?: RetryForwardDeps["upstreamAddress"];
+  /** Records how each upstream connection was secured (`jibe mtls check`). */
+  peerSecurity?: PeerSecurityLog;
 }
 
 /**
@@ -57,6 +65,7 @@ export function createOutboundPipeline(deps: OutboundDeps): Handler {
     [
       recordStats(deps.stats), // counts by response flag
       recordTelemetry(deps.telemetry), // Istio metrics, peer metadata, trace context, access log
+      ...(deps.peerSecurity ? [deps.peerSecurity.outbound()] : []), // mTLS / TLS / plaintext per endpoint
       catchInternalErrors(deps.log), // a bug → 500, not a crash
       abortOnDownstreamClose(), // client gone → cancel (DC)
       resolveTarget(), // Host / absolute URI (400 DPE)
@@ -67,9 +76,11 @@ export function createOutboundPipeline(deps: OutboundDeps): Handler {
       applyCorsPolicy(), // preflights answered, access-control-* added
       injectFaults(deps.random), // DI delay, FI abort
       answerWithoutUpstream(), // redirects, direct responses, 503 NC
+      routeToOriginalDestination(), // passthrough / resolution NONE: the addressed host:port
       rewriteUpstreamTarget(), // path / Host rewrite
       applyRequestHeaderPolicies(), // headers set / add / remove
       applyRouteTimeout(), // 504 UT over all attempts
+      ...(deps.http2 ? [chooseUpstreamProtocol(deps.http2, (ctx) => ctx.cluster?.protocol)] : []), // h2c: http2/grpc
       mirrorRequests({ pool: deps.pool, lb: deps.lb, random: deps.random, log: deps.log }), // copies
       (deps.connectionPool ?? enforceConnectionPool()).layer, // connectionPool limits: 503 UO
     ],

@@ -1,6 +1,14 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { Cluster, HeaderPolicy, Route, WeightedCluster } from "../../control/compile/snapshot.ts";
+import type { Duplex } from "node:stream";
+import type {
+  Cluster,
+  HeaderPolicy,
+  Route,
+  UpstreamTlsSettings,
+  WeightedCluster,
+} from "../../control/compile/snapshot.ts";
 import { formatResponseFlags, type ResponseFlag, type RouteDecision } from "../engine/index.ts";
+import type { Http2SessionPool } from "./upstream-h2.ts";
 
 /** Which listener a request came in on: `outbound` (app → mesh) or `inbound` (mesh → app). */
 export type Direction = "inbound" | "outbound";
@@ -15,8 +23,23 @@ export interface ProxyAbort {
 export interface UpstreamAddress {
   address: string;
   port: number;
-  /** `mtls`: the endpoint is another sidecar reached with mutual TLS (auto-mTLS); absent: plaintext. */
-  transport?: "mtls";
+  /**
+   * `mtls`: another sidecar reached with the workload's mesh certificate (auto-mTLS, ISTIO_MUTUAL);
+   * `tls`: TLS origination with user settings (DestinationRule SIMPLE / MUTUAL); absent: plaintext.
+   */
+  transport?: "mtls" | "tls";
+  /** The cluster's DestinationRule TLS settings, when the handshake depends on them. */
+  origination?: UpstreamOrigination;
+}
+
+/** A cluster's DestinationRule TLS origination, as the upstream dialer needs it. */
+export interface UpstreamOrigination {
+  /** Identifies these settings among connection pools (cluster name, mode and settings). */
+  key: string;
+  mode: "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL";
+  settings: UpstreamTlsSettings;
+  /** The SNI (and name to verify) when `settings.sni` is unset: the service host. */
+  serverName: string;
 }
 
 /**
@@ -54,10 +77,18 @@ export interface ProxyContext {
   flag?: ResponseFlag;
   /** Flags noted besides `flag` (`DI` a fault delayed it, `URX` retries ran out); reported together. */
   extraFlags?: ResponseFlag[];
+  /** Envoy's `%RESPONSE_CODE_DETAILS%` when the proxy decided, e.g. `ext_authz_denied`. */
+  responseCodeDetails?: string;
   /** The route's response header policies, applied to proxied and locally generated answers alike. */
   responseHeaderPolicies?: HeaderPolicy[];
   /** The request body, once read into memory (retries and mirrors resend it). */
   body?: Buffer;
+  /** Body bytes read while trying to buffer, then put back on the stream (telemetry counts them once). */
+  replayedBodyBytes?: number;
+  /** An HTTP/1.1 `Upgrade` request (WebSocket): the raw downstream connection, spliced once upstream agrees (101). */
+  upgrade?: { socket: Duplex; head: Buffer; upstream?: { socket: Duplex; head: Buffer } };
+  /** Sends the request upstream over HTTP/2 (h2c, or h2 in mTLS) instead of HTTP/1.1 (`upstream-protocol.ts`). */
+  http2Upstream?: Http2SessionPool;
 }
 
 /** Notes a flag besides the main one (`DI`, `URX`). */
@@ -104,11 +135,22 @@ export function createContext(direction: Direction, req: IncomingMessage, res: S
     req,
     res,
     abort: new AbortController(),
-    authority: req.headers.host ?? "",
+    authority: req.headers.host ?? headerValue(req.headers[":authority"]) ?? "",
     path: req.url ?? "/",
     scheme: "http",
-    upstreamHeaders: { ...req.headers },
+    upstreamHeaders: withoutPseudoHeaders(req.headers),
     responseHeaders: {},
     upstreamResponseHooks: [],
   };
+}
+
+/** HTTP/2 pseudo-headers (`:method`, `:path`, …) describe the request; they are not forwarded as headers. */
+function withoutPseudoHeaders(headers: IncomingMessage["headers"]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) if (!name.startsWith(":")) out[name] = value;
+  return out;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

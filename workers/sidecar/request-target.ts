@@ -49,7 +49,9 @@ function isAuthority(value: string): boolean {
  */
 export function resolveTarget(): Layer {
   return (next) => async (ctx) => {
-    const target = parseRequestTarget(ctx.req.url ?? "/", ctx.req.headers.host);
+    // HTTP/2 names the authority in `:authority` (createContext took it into ctx.authority).
+    const host = ctx.req.headers.host ?? (ctx.req.httpVersionMajor >= 2 ? ctx.authority : undefined);
+    const target = parseRequestTarget(ctx.req.url ?? "/", host);
     if (!target) {
       respondLocally(ctx, 400, "DPE", "request names no target: send a Host header or an absolute-form URI");
       return;

@@ -1,4 +1,5 @@
 import type { ProxyIdentity } from "../../control/compile/snapshot.ts";
+import { type AppProbers, parseAppProbers } from "./app-probes.ts";
 import { SidecarError } from "./errors.ts";
 
 /** Settings of the standalone sidecar, read from the environment. */
@@ -12,6 +13,8 @@ export interface SidecarEnv {
   outboundPort: number;
   host: string;
   adminPort?: number;
+  /** The app's rewritten kubelet probes (`JIBE_KUBE_APP_PROBERS`, or Istio's `ISTIO_KUBE_APP_PROBERS`). */
+  appProbers?: AppProbers;
 }
 
 /** Istio's sidecar ports, used when the environment does not name others. */
@@ -23,7 +26,8 @@ export const DEFAULT_OUTBOUND_PORT = 15001;
  * `JIBE_NATS_URL` nats://127.0.0.1:4222, `JIBE_TRUST_JWKS` $JIBE_HOME/trust.jwks.json,
  * `JIBE_NAMESPACE` default, `JIBE_LABELS` none, `JIBE_PROXY_ID` sidecar~<app>-<version>~<namespace>,
  * `JIBE_INBOUND_PORT` 15006, `JIBE_OUTBOUND_PORT` 15001, `JIBE_SIDECAR_HOST` 127.0.0.1,
- * `JIBE_SIDECAR_ADMIN_PORT` unset (no admin listener).
+ * `JIBE_SIDECAR_ADMIN_PORT` unset (no admin listener), `JIBE_KUBE_APP_PROBERS` (or
+ * `ISTIO_KUBE_APP_PROBERS`) unset (no `/app-health/` probes).
  *
  * @example
  * ```ts
@@ -39,6 +43,7 @@ export function readSidecarEnv(env: Record<string, string | undefined>, home: st
   const adminPort = nonEmpty(env.JIBE_SIDECAR_ADMIN_PORT)
     ? port(env, "JIBE_SIDECAR_ADMIN_PORT", undefined)
     : undefined;
+  const probers = nonEmpty(env.JIBE_KUBE_APP_PROBERS) ?? nonEmpty(env.ISTIO_KUBE_APP_PROBERS);
   return {
     natsUrl: nonEmpty(env.JIBE_NATS_URL) ?? "nats://127.0.0.1:4222",
     trustJwks: nonEmpty(env.JIBE_TRUST_JWKS) ?? `${home}/trust.jwks.json`,
@@ -53,6 +58,7 @@ export function readSidecarEnv(env: Record<string, string | undefined>, home: st
     outboundPort: port(env, "JIBE_OUTBOUND_PORT", DEFAULT_OUTBOUND_PORT),
     host: nonEmpty(env.JIBE_SIDECAR_HOST) ?? "127.0.0.1",
     ...(adminPort === undefined ? {} : { adminPort }),
+    ...(probers === undefined ? {} : { appProbers: parseAppProbers(probers) }),
   };
 }
 

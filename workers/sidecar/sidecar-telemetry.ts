@@ -14,6 +14,7 @@ import {
   workloadMetadataOf,
 } from "../telemetry/index.ts";
 import { createAccessLog } from "./access-log.ts";
+import { createGrpcMessageMetrics } from "./grpc-message-metrics.ts";
 import { createRequestMetrics } from "./request-metrics.ts";
 import { createSpanExport, type TracingProvider } from "./span-export.ts";
 
@@ -38,7 +39,12 @@ export interface SidecarTelemetry {
   readonly peerHeader: string;
   /** The policy in force (recomputed when the resource set changes). */
   policy(): TelemetryPolicy;
-  destinationService(authority: string, routed: string | undefined): DestinationService;
+  /**
+   * `destination_service*` of a request: the routed service (outbound); inbound, the service whose
+   * endpoint is this listener (`local`, `address:port`), as Istio labels by the inbound listener's service, so a
+   * caller keeping an outside Host (the edge) does not make it a Host-header fallback.
+   */
+  destinationService(authority: string, routed: string | undefined, local?: string): DestinationService;
   randomHex(bytes: number): string;
   /** Metrics, span and access log of a completed request. */
   complete(record: RequestRecord): void;
@@ -76,6 +82,7 @@ export function createSidecarTelemetry(
   const clock = sources.clock ?? Date.now;
   const self = workloadMetadataOf(sources.proxy, options.clusterId);
   const metrics = createRequestMetrics(clock);
+  const grpcMessages = createGrpcMessageMetrics();
   const spans = createSpanExport({
     providers: options.tracingProviders ?? {},
     ...(options.mesh?.tracingProvider ? { defaultProvider: options.mesh.tracingProvider } : {}),
@@ -105,6 +112,20 @@ export function createSidecarTelemetry(
       servicesFor = { snapshot, services: new Set(Object.values(snapshot.clusters).map((c) => c.service)) };
     return servicesFor.services;
   };
+  let ownFor: { snapshot: Snapshot; byEndpoint: Map<string, string> } | undefined;
+  const ownServiceAt = (local: string) => {
+    const snapshot = sources.snapshot();
+    if (ownFor?.snapshot !== snapshot) {
+      const byEndpoint = new Map<string, string>();
+      for (const cluster of Object.values(snapshot.clusters))
+        for (const endpoint of cluster.endpoints) {
+          const key = `${endpoint.address}:${endpoint.port}`;
+          if (!byEndpoint.has(key)) byEndpoint.set(key, cluster.service);
+        }
+      ownFor = { snapshot, byEndpoint };
+    }
+    return ownFor.byEndpoint.get(local.replace(/^::ffff:/, ""));
+  };
   policy();
   const sweeper = setInterval(() => metrics.expire(), 10_000);
   sweeper.unref();
@@ -113,26 +134,29 @@ export function createSidecarTelemetry(
     self,
     peerHeader: encodePeerHeader(self),
     policy,
-    destinationService: (authority, routed) =>
-      resolveDestinationService({
-        ...(routed ? { routed } : {}),
+    destinationService: (authority, routed, local) => {
+      const own = routed ?? (local === undefined ? undefined : ownServiceAt(local));
+      return resolveDestinationService({
+        ...(own ? { routed: own } : {}),
         authority,
         knownServices: knownServices(),
         namespace: sources.proxy.namespace,
         suffix,
         hostHeaderFallback: policy().metrics.hostHeaderFallback,
-      }),
+      });
+    },
     randomHex: (bytes) => randomBytes(bytes).toString("hex"),
     complete(record) {
       const current = policy();
       metrics.record(record);
+      grpcMessages.record(record);
       const tracing = current.tracing[record.reporter];
       if (record.trace?.sampled && tracing.reportSpans) spans.export(record, tracing.provider);
       accessLog(record, current.accessLogging[record.reporter]);
     },
-    metricsText: () => {
+    metricsText: async () => {
       policy();
-      return metrics.text();
+      return `${await metrics.text()}${await grpcMessages.text()}`;
     },
     metricsContentType: metrics.contentType,
     seriesCount: () => metrics.seriesCount(),

@@ -3,28 +3,39 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Verifier } from "../../broker/envelope.ts";
 import type { Logger } from "../../broker/logger.ts";
 import type { PolicySyncStats } from "../../broker/policy-sync.ts";
+import { type ProxyReport, serveProxyReport } from "../../broker/proxy-report.ts";
 import { inboundTlsMode } from "../../control/compile/peer-authentication.ts";
+import { inboundListenerProtocol, inboundPortProtocol } from "../../control/compile/protocol.ts";
 import type { ProxyIdentity, Snapshot } from "../../control/compile/snapshot.ts";
+import { describeSecret } from "../../identity/describe-secret.ts";
 import type { RotationClient } from "../../identity/rotation-client.ts";
+import { authzCountersText } from "../engine/authz-counters.ts";
 import { createLoadBalancerState, type LoadBalancerState } from "../engine/index.ts";
 import { startAdminListener } from "./admin.ts";
+import { type AppMetricsTarget, mergedScrape } from "./app-metrics.ts";
+import { type AppProbers, runAppProbe } from "./app-probes.ts";
 import { type CircuitBreakerStats, enforceConnectionPool } from "./cluster-circuit-breaker.ts";
 import { createInboundPipeline } from "./inbound.ts";
 import { createInboundAuthz, type InboundAuthzStats } from "./inbound-authz.ts";
 import { createInboundTlsGate, type InboundTlsStats } from "./inbound-tls.ts";
 import { type Listener, startListener } from "./listener.ts";
 import { createListenerStats, type ListenerStats } from "./listener-stats.ts";
-import {
-  connectMeshTls,
-  createMeshTls,
-  type MeshTls,
-  peerIdentityOf,
-  upstreamAddressFor,
-} from "./mesh-tls.ts";
+import { createMeshTls, type MeshTls, peerIdentityOf, upstreamAddressFor } from "./mesh-tls.ts";
 import { createOutboundPipeline } from "./outbound.ts";
+import { createPeerSecurityLog } from "./peer-security.ts";
 import { type CompileStats, type RouteGeneration, startRoutePolicy } from "./route-policy.ts";
 import { createSidecarTelemetry, type SidecarTelemetryOptions } from "./sidecar-telemetry.ts";
+import { createInboundTcpProxy } from "./tcp-inbound.ts";
+import { createTcpMetrics } from "./tcp-metrics.ts";
+import {
+  createOutboundTcpProxy,
+  type OutboundTcpDeps,
+  startTcpBindings,
+  type TcpUpstreamBinding,
+} from "./tcp-outbound.ts";
+import { createHttp2SessionPool } from "./upstream-h2.ts";
 import { createUpstreamPool, type UpstreamPoolOptions } from "./upstream-pool.ts";
+import { createUpstreamTlsDialer } from "./upstream-tls.ts";
 
 /** Options of {@link startSidecar}. */
 export interface SidecarOptions {
@@ -34,6 +45,12 @@ export interface SidecarOptions {
   proxy: ProxyIdentity;
   /** Port of the local app on 127.0.0.1 (inbound traffic goes there). */
   appPort: number;
+  /**
+   * Local ports bound to TCP services, for clients that cannot send HTTP `CONNECT` to the outbound
+   * listener (e.g. a MySQL driver): `[{ authority: "mysql:3306", port: 13306 }]`; port 0 picks one
+   * (see `Sidecar.tcpPorts`).
+   */
+  tcpUpstreams?: TcpUpstreamBinding[];
   /** Mesh → app listener; 0 or absent picks a free port. */
   inboundPort?: number;
   /** App → mesh listener; 0 or absent picks a free port. */
@@ -51,6 +68,8 @@ export interface SidecarOptions {
   random?: () => number;
   /** Metrics, tracing and access-log settings (mesh defaults; Telemetry resources refine them). */
   telemetry?: SidecarTelemetryOptions;
+  /** The app's own Prometheus endpoint (`prometheus.io/port`/`path`), merged into `/stats/prometheus`. */
+  appMetrics?: AppMetricsTarget;
   /**
    * The workload's certificate (identity/ rotation client). With it the inbound listener enforces
    * PeerAuthentication (STRICT / PERMISSIVE / DISABLE), callers' SPIFFE IDs reach authorization, and
@@ -58,6 +77,16 @@ export interface SidecarOptions {
    * only (STRICT then refuses every connection).
    */
   identity?: RotationClient;
+  /**
+   * The app's original kubelet probes by rewritten path (`JIBE_KUBE_APP_PROBERS`); the admin port
+   * serves them as `/app-health/<container>/livez|readyz|startupz` and runs them against the app.
+   */
+  appProbers?: AppProbers;
+  /**
+   * Answer proxy report requests on the bus (certificate chain, PeerAuthentication mode, observed
+   * mTLS; `jibe proxy-config secret`, `jibe mtls check`). Default true.
+   */
+  report?: boolean;
   /** Fetches remote JWKS for RequestAuthentication `jwksUri`; default global fetch. */
   jwksFetch?: (
     url: string,
@@ -95,6 +124,8 @@ export interface SidecarStats {
 export interface Sidecar {
   inboundPort: number;
   outboundPort: number;
+  /** Local ports of `tcpUpstreams`, by authority (e.g. `{ "mysql:3306": 13306 }`). */
+  tcpPorts: Record<string, number>;
   /** Present when `adminPort` was given. */
   adminPort?: number;
   /** The compiled policy currently routing new requests. */
@@ -104,6 +135,8 @@ export interface Sidecar {
   metrics(): Promise<string>;
   /** Sends spans still waiting in the export batch. */
   flushSpans(): Promise<void>;
+  /** What the sidecar reports on the bus: certificates, PeerAuthentication mode, observed mTLS. */
+  report(): ProxyReport;
   /** Stops listening, drains in-flight requests, stops policy sync. */
   stop(): Promise<void>;
 }
@@ -129,11 +162,19 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const random = options.random ?? Math.random;
   if (options.identity) await options.identity.ready;
   const meshTls: MeshTls | undefined = options.identity ? createMeshTls(options.identity) : undefined;
+  const peerSecurity = createPeerSecurityLog();
   const meshPool = createUpstreamPool({
     ...options.pool,
-    ...(meshTls ? { connectMtls: connectMeshTls(meshTls) } : {}),
+    dialerFor: createUpstreamTlsDialer({
+      ...(meshTls ? { meshTls } : {}),
+      onHandshake: (socket) => peerSecurity.recordHandshake(socket),
+    }),
   });
   const appPool = createUpstreamPool(options.pool);
+  // HTTP/2 upstreams (h2c, gRPC) and TCP tunnels reach endpoints as the HTTP/1.1 pools do (auto-mTLS).
+  const upstreamDialer = createUpstreamTlsDialer(meshTls ? { meshTls } : {});
+  const http2Upstreams = createHttp2SessionPool({ dialerFor: upstreamDialer });
+  const tcpMetrics = createTcpMetrics();
   const stats = { inbound: createListenerStats(), outbound: createListenerStats() };
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async () => {
@@ -152,6 +193,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       await policy.stop();
       meshPool.destroy();
       appPool.destroy();
+      http2Upstreams.destroy();
     });
     const telemetry = createSidecarTelemetry(
       {
@@ -171,18 +213,35 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
     const lb = createLoadBalancerState();
     const connectionPool = enforceConnectionPool();
+    const outboundTcp: OutboundTcpDeps = {
+      proxy: options.proxy,
+      routes: policy,
+      lb,
+      random,
+      upstreamAddress: upstreamAddressFor(meshTls),
+      dialerFor: upstreamDialer,
+      metrics: tcpMetrics,
+      self: telemetry.self,
+      destinationService: telemetry.destinationService,
+      log,
+    };
+    const tcpBindings = await startTcpBindings(outboundTcp, options.tcpUpstreams ?? [], host);
+    cleanups.push(() => tcpBindings.close());
     const outbound = await startListener({
       direction: "outbound",
       host,
       port: options.outboundPort ?? 0,
       log,
+      connect: createOutboundTcpProxy(outboundTcp),
       handler: createOutboundPipeline({
         proxy: options.proxy,
         routes: policy,
         lb,
         connectionPool,
         pool: meshPool,
+        http2: http2Upstreams,
         upstreamAddress: upstreamAddressFor(meshTls),
+        peerSecurity,
         stats: stats.outbound,
         telemetry,
         random,
@@ -207,23 +266,43 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       gate.stop();
       meshTls?.stop();
     });
+    const snapshotNow = () => policy.current().snapshot;
+    let inboundPort = 0;
+    const inboundTcp = createInboundTcpProxy({
+      appPort: options.appPort,
+      snapshot: snapshotNow,
+      metrics: tcpMetrics,
+      self: telemetry.self,
+      destinationService: () => telemetry.destinationService("", servedService(snapshotNow(), inboundPort)),
+      log,
+    });
     const inbound = await startListener({
       direction: "inbound",
       host,
       port: options.inboundPort ?? 0,
       log,
       gate,
+      rawTcp: () =>
+        inboundListenerProtocol(snapshotNow().inboundProtocols, options.appPort) === "tcp"
+          ? inboundTcp
+          : undefined,
       handler: createInboundPipeline({
         appPort: options.appPort,
         pool: appPool,
+        http2: {
+          pool: http2Upstreams,
+          appProtocol: () => inboundPortProtocol(snapshotNow().inboundProtocols, options.appPort),
+        },
         stats: stats.inbound,
         telemetry,
         randomUUID,
         log,
         authz,
+        peerSecurity,
       }),
     });
     listeners.push(inbound);
+    inboundPort = inbound.port;
 
     const sidecarStats = (): SidecarStats => {
       const { snapshot } = policy.current();
@@ -246,6 +325,32 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       };
     };
     const snapshot = () => policy.current().snapshot;
+    const report = (): ProxyReport => {
+      const inboundTls = snapshot().inboundTls;
+      const credentials = meshTls?.credentials();
+      return {
+        v: 1,
+        proxy: options.proxy.id,
+        namespace: options.proxy.namespace,
+        labels: options.proxy.labels,
+        at: Date.now(),
+        inboundAddress: `${host}:${inbound.port}`,
+        ...(credentials ? { secret: describeSecret(credentials, Date.now()) } : {}),
+        peerAuthentication: {
+          mode: inboundTlsMode(inboundTls, options.appPort),
+          defaultMode: inboundTls?.defaultMode ?? "PERMISSIVE",
+          ports: Object.fromEntries(Object.entries(inboundTls?.ports ?? {}).map(([p, m]) => [p, String(m)])),
+        },
+        ...peerSecurity.report(),
+      };
+    };
+    if (options.report !== false) {
+      const stopReports = serveProxyReport(options.nc, report);
+      cleanups.push(async () => stopReports());
+    }
+    // Istio metrics, then authorization decisions per policy (incl. dry-run shadow decisions).
+    const metricsText = async () =>
+      `${await telemetry.metricsText()}${await tcpMetrics.text()}${authzCountersText(authz.stats)}`;
 
     let adminPort: number | undefined;
     if (options.adminPort !== undefined) {
@@ -253,8 +358,12 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         {
           stats: sidecarStats,
           snapshot,
-          prometheus: () => telemetry.metricsText(),
+          prometheus: mergedScrape(metricsText, options.appMetrics).text,
           prometheusContentType: telemetry.metricsContentType,
+          appHealth: (path) => {
+            const prober = options.appProbers?.[path];
+            return prober ? runAppProbe(prober) : undefined;
+          },
         },
         host,
         options.adminPort,
@@ -271,11 +380,13 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     return {
       inboundPort: inbound.port,
       outboundPort: outbound.port,
+      tcpPorts: tcpBindings.ports,
       adminPort,
       snapshot,
       stats: sidecarStats,
-      metrics: () => telemetry.metricsText(),
+      metrics: metricsText,
       flushSpans: () => telemetry.flushSpans(),
+      report,
       stop: () => {
         stopping ??= cleanup();
         return stopping;
@@ -285,6 +396,12 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     await cleanup();
     throw error;
   }
+}
+
+/** The Service whose endpoint is this sidecar's inbound listener (TCP metrics name it). */
+function servedService(snapshot: Snapshot, inboundPort: number): string | undefined {
+  return Object.values(snapshot.clusters).find((c) => c.endpoints.some((e) => e.port === inboundPort))
+    ?.service;
 }
 
 function endpointsOf(generation: RouteGeneration) {

@@ -8,7 +8,7 @@ import {
   type IdGenerator,
 } from "@opentelemetry/sdk-trace-base";
 import type { Logger } from "../../broker/logger.ts";
-import type { RequestRecord, WorkloadMetadata } from "../telemetry/index.ts";
+import { type RequestRecord, spanAttributes, spanName, type WorkloadMetadata } from "../telemetry/index.ts";
 
 /** A mesh tracing provider (Istio's `extensionProviders` entry): where spans go. */
 export interface TracingProvider {
@@ -125,37 +125,4 @@ export function createSpanExport(options: SpanExportOptions): SpanExport {
       await Promise.all([...tracers.values()].map(({ provider }) => provider.shutdown()));
     },
   };
-}
-
-/** Istio's span name: `<destination service>:<port>/*`. */
-function spanName(record: RequestRecord): string {
-  const port = record.authority.match(/:(\d+)$/)?.[1];
-  return `${record.destinationService.host}${port ? `:${port}` : ""}/*`;
-}
-
-/** Istio's span tags (`istio.*`, `http.*`, `upstream_cluster`, `response_flags`, ...). */
-function spanAttributes(record: RequestRecord, proxyId: string): Record<string, string | number> {
-  const attributes: Record<string, string | number> = {
-    component: "proxy",
-    node_id: proxyId,
-    "guid:x-request-id": record.requestId ?? "",
-    "http.url": `${record.scheme}://${record.authority}${record.path}`,
-    "http.method": record.method,
-    "http.protocol": "HTTP/1.1",
-    "http.status_code": record.responseCode,
-    user_agent: record.requestHeaders["user-agent"] ?? "",
-    request_size: record.requestBytes,
-    response_size: record.responseBytes,
-    response_flags: record.responseFlags,
-    "istio.canonical_service": record.self.canonicalService,
-    "istio.canonical_revision": record.self.canonicalRevision,
-    "istio.namespace": record.self.namespace,
-    "istio.mesh_id": "cluster.local",
-  };
-  if (record.upstreamCluster) {
-    attributes.upstream_cluster = record.upstreamCluster;
-    attributes["upstream_cluster.name"] = record.upstreamCluster;
-  }
-  if (record.downstreamRemoteAddress) attributes["peer.address"] = record.downstreamRemoteAddress;
-  return attributes;
 }

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { TLSSocket } from "node:tls";
 import { NO_FLAG } from "../engine/index.ts";
+import { createGrpcMessageCounter } from "../telemetry/grpc-frames.ts";
 import {
   continueTrace,
   decodePeerHeader,
@@ -11,7 +13,9 @@ import {
   traceHeaders,
   type WorkloadMetadata,
 } from "../telemetry/index.ts";
+import { isGrpcRequest } from "./local-response.ts";
 import { type Layer, type ProxyContext, responseFlagsOf } from "./proxy-context.ts";
+import { hasBody } from "./request-body.ts";
 import type { SidecarTelemetry } from "./sidecar-telemetry.ts";
 
 /**
@@ -55,12 +59,20 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
     Object.assign(ctx.upstreamHeaders, traceHeaders(hop));
 
     let requestBytes = 0;
+    let replayed = 0;
+    const grpcMessages = isGrpcRequest(ctx)
+      ? { request: createGrpcMessageCounter(), response: createGrpcMessageCounter() }
+      : undefined;
     if (hasBody(ctx)) {
       // Counting starts when a consumer (pipe, body buffering) makes the body flow: a "data"
       // listener added earlier would start the flow itself, before anyone reads it.
       ctx.req.once("resume", () =>
         ctx.req.on("data", (chunk: Buffer) => {
-          requestBytes += chunk.length;
+          // Bytes put back after a buffering attempt (request-body.ts) flow a second time: not counted again.
+          const replay = Math.min(chunk.length, (ctx.replayedBodyBytes ?? 0) - replayed);
+          replayed += replay;
+          requestBytes += chunk.length - replay;
+          grpcMessages?.request.push(replay > 0 ? chunk.subarray(replay) : chunk);
         }),
       );
     }
@@ -72,9 +84,13 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
         delete response.headers[PEER_HEADER];
       }
       grpcStatus = single(response.headers["grpc-status"]) ?? "";
+      response.once("end", () => {
+        grpcStatus = single(response.trailers?.["grpc-status"]) ?? grpcStatus;
+      });
       responseBytes = 0;
       response.on("data", (chunk: Buffer) => {
         responseBytes = (responseBytes ?? 0) + chunk.length;
+        grpcMessages?.response.push(chunk);
       });
     });
 
@@ -86,8 +102,12 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
           reporter,
           self: telemetry.self,
           ...(peer ? { peer } : {}),
-          connectionSecurityPolicy: reporter === "source" ? "unknown" : "none",
-          destinationService: telemetry.destinationService(ctx.authority, ctx.cluster?.service),
+          connectionSecurityPolicy: reporter === "source" ? "unknown" : securityPolicyOf(ctx.req.socket),
+          destinationService: telemetry.destinationService(
+            ctx.authority,
+            ctx.cluster?.service,
+            reporter === "destination" ? local : undefined,
+          ),
           startMs,
           durationMs: performance.now() - started,
           method: ctx.req.method ?? "GET",
@@ -100,7 +120,17 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
           requestHeaders,
           responseCode: res.headersSent ? res.statusCode : 0,
           responseFlags: responseFlagsOf(ctx) ?? NO_FLAG,
-          grpcStatus,
+          ...(ctx.responseCodeDetails ? { responseCodeDetails: ctx.responseCodeDetails } : {}),
+          // A proxied answer's trailers or headers; else the proxy's own trailers-only answer.
+          grpcStatus: grpcStatus || String(res.getHeader("grpc-status") ?? ""),
+          ...(grpcMessages
+            ? {
+                grpcMessages: {
+                  request: grpcMessages.request.messages,
+                  response: grpcMessages.response.messages,
+                },
+              }
+            : {}),
           requestBytes: ctx.body?.length ?? sizedBody(ctx) ?? requestBytes,
           responseBytes:
             responseBytes ?? (res.headersSent ? Number(res.getHeader("content-length") ?? 0) : 0),
@@ -148,9 +178,7 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function hasBody(ctx: ProxyContext): boolean {
-  const { headers } = ctx.req;
-  if (headers["transfer-encoding"] !== undefined) return true;
-  const length = headers["content-length"];
-  return length !== undefined && length !== "0";
+/** Istio's `connection_security_policy` of an inbound request: `mutual_tls` over a verified client certificate. */
+function securityPolicyOf(socket: unknown): "mutual_tls" | "none" {
+  return socket instanceof TLSSocket && socket.authorized ? "mutual_tls" : "none";
 }

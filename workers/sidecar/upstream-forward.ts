@@ -1,4 +1,6 @@
 import { type ClientRequest, type IncomingMessage, request } from "node:http";
+import type { Duplex } from "node:stream";
+import { TLSSocket } from "node:tls";
 import { applyHeaderPolicies, RESPONSE_FLAGS_HEADER, recordHeaderEditor } from "../engine/index.ts";
 import { withoutHopByHop } from "./hop-by-hop.ts";
 import { respondLocally } from "./local-response.ts";
@@ -10,7 +12,9 @@ import {
   type UpstreamAddress,
 } from "./proxy-context.ts";
 import { hasBody } from "./request-body.ts";
+import { sendHttp2Attempt } from "./upstream-h2.ts";
 import type { UpstreamPool } from "./upstream-pool.ts";
+import { spliceUpgrade } from "./websocket-upgrade.ts";
 
 /** Forwarding settings. */
 export interface ForwardOptions {
@@ -110,6 +114,7 @@ export function sendAttempt(
   endpoint: UpstreamAddress,
   options: AttemptOptions,
 ): Promise<AttemptResult> {
+  if (ctx.http2Upstream) return sendHttp2Attempt(ctx, ctx.http2Upstream, endpoint, options);
   // A request with a body may have reached the app before the reset: never resent here.
   const staleRetries = hasBody(ctx) ? 0 : STALE_CONNECTION_RETRIES;
   return new Promise((resolve) => attempt(ctx, pool, endpoint, options, resolve, staleRetries));
@@ -160,7 +165,10 @@ function attempt(
   }
 
   upstream.once("socket", (socket) => {
-    if (!socket.connecting) {
+    // A TLS connection counts as connected once its handshake succeeded: a refused server
+    // certificate is a connect failure (UF), as in Envoy.
+    const tls = socket instanceof TLSSocket;
+    if (upstream.reusedSocket || (!tls && !socket.connecting)) {
       connected = true;
       return;
     }
@@ -168,7 +176,7 @@ function attempt(
       () => upstream.destroy(connectError(options.connectTimeoutMs)),
       options.connectTimeoutMs,
     );
-    socket.once("connect", () => {
+    socket.once(tls ? "secureConnect" : "connect", () => {
       connected = true;
       clearTimeout(timer);
     });
@@ -176,6 +184,12 @@ function attempt(
   });
 
   upstream.once("response", (response) => finish({ kind: "response", response }));
+  // WebSocket: the upstream agreed to switch protocols; the relay splices both connections.
+  upstream.once("upgrade", (response: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (ctx.upgrade) ctx.upgrade.upstream = { socket, head };
+    else socket.destroy();
+    finish({ kind: "response", response });
+  });
 
   upstream.on("error", (error: NodeJS.ErrnoException) => {
     if (settled || ctx.abort.signal.aborted) return;
@@ -218,8 +232,20 @@ export function relayResponse(ctx: ProxyContext, response: IncomingMessage): voi
   const flags = responseFlagsOf(ctx);
   if (flags) headers[RESPONSE_FLAGS_HEADER] = flags;
   applyHeaderPolicies(recordHeaderEditor(headers), ctx.responseHeaderPolicies ?? [], "response");
-  res.writeHead(response.statusCode ?? 502, response.statusMessage, headers);
-  response.pipe(res);
+  if (ctx.upgrade?.upstream && response.statusCode === 101) {
+    spliceUpgrade(ctx, response, headers, ctx.upgrade.upstream);
+    return;
+  }
+  // HTTP/2 has no reason phrase.
+  if (ctx.req.httpVersionMajor >= 2) res.writeHead(response.statusCode ?? 502, headers);
+  else res.writeHead(response.statusCode ?? 502, response.statusMessage, headers);
+  // Trailers (gRPC's grpc-status) follow the body: the response ends once they are copied.
+  response.pipe(res, { end: false });
+  response.once("end", () => {
+    const trailers = response.trailers ?? {};
+    if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
+    res.end();
+  });
   response.on("error", () => {});
   response.once("close", () => {
     if (response.complete) return;

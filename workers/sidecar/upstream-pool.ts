@@ -2,6 +2,7 @@ import { Agent } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { UpstreamAddress } from "./proxy-context.ts";
+import type { UpstreamDial } from "./upstream-tls.ts";
 
 /** Per-connection limits of a DestinationRule `connectionPool.http`. */
 export interface ConnectionLimits {
@@ -35,8 +36,11 @@ export interface UpstreamPoolOptions {
   maxSockets?: number;
   /** Idle keep-alive connections kept per endpoint. Default 32. */
   maxFreeSockets?: number;
-  /** Opens a mutual-TLS connection, for endpoints whose `transport` is `mtls` (the sidecar's identity). */
-  connectMtls?: (options: { host?: string | null; port?: number | null }) => Socket;
+  /**
+   * How to open connections to endpoints with a `transport` (`mtls`: the sidecar's identity; `tls`:
+   * DestinationRule TLS origination), see `createUpstreamTlsDialer`.
+   */
+  dialerFor?: (endpoint: UpstreamAddress) => UpstreamDial;
 }
 
 /** A borrowed keep-alive agent; `release()` exactly once when the request is done. */
@@ -102,11 +106,11 @@ export function createUpstreamPool(options: UpstreamPoolOptions = {}): UpstreamP
           active: 0,
           retired: false,
         };
-        if (endpoint.transport === "mtls") {
-          const connect = options.connectMtls;
-          if (!connect) throw new Error(`no mTLS credentials to reach ${key}`);
+        if (endpoint.transport) {
+          const dial = options.dialerFor?.(endpoint);
+          if (!dial) throw new Error(`no TLS dialer to reach ${key}`);
           // Each new connection dials TLS with the certificate in force then (rotation-safe).
-          Object.assign(entry.agent, { createConnection: connect });
+          Object.assign(entry.agent, { createConnection: dial });
         }
         entries.set(key, entry);
       }
@@ -143,5 +147,6 @@ export function createUpstreamPool(options: UpstreamPoolOptions = {}): UpstreamP
 
 function endpointKey(endpoint: UpstreamAddress): string {
   const at = `${endpoint.address}:${endpoint.port}`;
-  return endpoint.transport === "mtls" ? `mtls|${at}` : at;
+  if (!endpoint.transport) return at;
+  return `${endpoint.transport}|${endpoint.origination?.key ?? ""}|${at}`;
 }

@@ -12,6 +12,7 @@ export interface AccessLogEntry {
   protocol: string;
   response_code: number;
   response_flags: string;
+  response_code_details: string | null;
   bytes_received: number;
   bytes_sent: number;
   duration: number;
@@ -50,6 +51,7 @@ export function accessLogEntry(record: RequestRecord): AccessLogEntry {
     protocol: "HTTP/1.1",
     response_code: record.responseCode,
     response_flags: record.responseFlags,
+    response_code_details: record.responseCodeDetails ?? null,
     bytes_received: record.requestBytes,
     bytes_sent: record.responseBytes,
     duration: Math.round(record.durationMs),

@@ -6,6 +6,16 @@ export {
 } from "./destination-service.ts";
 export { ISTIO_LABEL_NAMES, type IstioLabelName, istioLabels } from "./istio-labels.ts";
 export {
+  createMetricAggregate,
+  createMetricBatcher,
+  type MetricAggregate,
+  type MetricBatch,
+  type MetricBatcher,
+  metricBatchSubject,
+  type SeriesDelta,
+  TELEMETRY_SUBJECT_PREFIX,
+} from "./metric-batch.ts";
+export {
   HTTP_METRIC_NAMES,
   type HttpMetric,
   type MetricPlan,
@@ -14,6 +24,13 @@ export {
 } from "./metric-plan.ts";
 export { decodePeerHeader, encodePeerHeader, PEER_HEADER } from "./peer-header.ts";
 export { type Reporter, type RequestRecord, recordAttributes } from "./request-record.ts";
+export { otlpTraceRequest, spanAttributes, spanName } from "./span-attributes.ts";
+export {
+  TCP_LABEL_NAMES,
+  TCP_METRIC_NAMES,
+  type TcpConnectionRecord,
+  tcpLabels,
+} from "./tcp-labels.ts";
 export {
   type AccessLogPolicy,
   DEFAULT_ROOT_NAMESPACE,

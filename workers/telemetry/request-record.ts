@@ -38,8 +38,12 @@ export interface RequestRecord {
   responseCode: number;
   /** Envoy flag letters, `-` when none. */
   responseFlags: string;
+  /** Why the proxy answered as it did (Envoy `%RESPONSE_CODE_DETAILS%`), when it decided. */
+  responseCodeDetails?: string;
   /** `grpc-status` of a gRPC response; empty otherwise. */
   grpcStatus: string;
+  /** gRPC messages each way (`istio_request_messages_total` / `istio_response_messages_total`); gRPC only. */
+  grpcMessages?: { request: number; response: number };
   requestBytes: number;
   responseBytes: number;
   upstreamCluster?: string;

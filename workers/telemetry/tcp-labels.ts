@@ -1,0 +1,103 @@
+import type { DestinationService } from "./destination-service.ts";
+import type { Reporter } from "./request-record.ts";
+import { UNKNOWN, type WorkloadMetadata } from "./workload-metadata.ts";
+
+/** Istio's TCP metrics, by Prometheus name. */
+export const TCP_METRIC_NAMES = {
+  opened: "istio_tcp_connections_opened_total",
+  closed: "istio_tcp_connections_closed_total",
+  sent: "istio_tcp_sent_bytes_total",
+  received: "istio_tcp_received_bytes_total",
+} as const;
+
+/** Labels of Istio's TCP metrics: the HTTP ones without `response_code` and `grpc_response_status`. */
+export const TCP_LABEL_NAMES = [
+  "reporter",
+  "source_workload",
+  "source_workload_namespace",
+  "source_principal",
+  "source_app",
+  "source_version",
+  "source_canonical_service",
+  "source_canonical_revision",
+  "source_cluster",
+  "destination_workload",
+  "destination_workload_namespace",
+  "destination_principal",
+  "destination_app",
+  "destination_version",
+  "destination_service",
+  "destination_service_name",
+  "destination_service_namespace",
+  "destination_canonical_service",
+  "destination_canonical_revision",
+  "destination_cluster",
+  "request_protocol",
+  "response_flags",
+  "connection_security_policy",
+] as const;
+
+/** One proxied TCP connection at one proxy: what its metric labels say. */
+export interface TcpConnectionRecord {
+  reporter: Reporter;
+  self: WorkloadMetadata;
+  /** The other side's workload when known (outbound: from the endpoint's labels). */
+  peer?: WorkloadMetadata;
+  selfPrincipal?: string;
+  /** The other side's SPIFFE principal from its verified mTLS certificate. */
+  peerPrincipal?: string;
+  connectionSecurityPolicy: "mutual_tls" | "none" | "unknown";
+  destinationService: DestinationService;
+  /** Envoy flags (`UF`, `UH`, …) or `-`. */
+  responseFlags: string;
+}
+
+/**
+ * The labels of a TCP connection's metrics (`request_protocol` is `tcp`).
+ *
+ * @example
+ * ```ts
+ * tcpLabels(record).request_protocol; // "tcp"
+ * ```
+ */
+export function tcpLabels(record: TcpConnectionRecord): Record<(typeof TCP_LABEL_NAMES)[number], string> {
+  const outbound = record.reporter === "source";
+  const source = outbound ? record.self : record.peer;
+  const destination = outbound ? record.peer : record.self;
+  const side = (meta: WorkloadMetadata | undefined) => ({
+    workload: meta?.workload ?? UNKNOWN,
+    namespace: meta?.namespace ?? UNKNOWN,
+    app: meta?.app ?? UNKNOWN,
+    version: meta?.version ?? UNKNOWN,
+    canonicalService: meta?.canonicalService ?? UNKNOWN,
+    canonicalRevision: meta?.canonicalRevision ?? UNKNOWN,
+    cluster: meta?.cluster ?? UNKNOWN,
+  });
+  const s = side(source);
+  const d = side(destination);
+  return {
+    reporter: record.reporter,
+    source_workload: s.workload,
+    source_workload_namespace: s.namespace,
+    source_principal: (outbound ? record.selfPrincipal : record.peerPrincipal) ?? UNKNOWN,
+    source_app: s.app,
+    source_version: s.version,
+    source_canonical_service: s.canonicalService,
+    source_canonical_revision: s.canonicalRevision,
+    source_cluster: s.cluster,
+    destination_workload: d.workload,
+    destination_workload_namespace: d.namespace,
+    destination_principal: (outbound ? record.peerPrincipal : record.selfPrincipal) ?? UNKNOWN,
+    destination_app: d.app,
+    destination_version: d.version,
+    destination_service: record.destinationService.host,
+    destination_service_name: record.destinationService.name,
+    destination_service_namespace: record.destinationService.namespace,
+    destination_canonical_service: d.canonicalService,
+    destination_canonical_revision: d.canonicalRevision,
+    destination_cluster: d.cluster,
+    request_protocol: "tcp",
+    response_flags: record.responseFlags,
+    connection_security_policy: record.connectionSecurityPolicy,
+  };
+}
