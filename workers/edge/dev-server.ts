@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import type { JWK } from "jose";
 import { unstable_startWorker } from "wrangler";
 import { DEFAULT_EDGE_GATEWAYS } from "./edge-config.ts";
+import type { EdgeTelemetryVars } from "./telemetry-push.ts";
 
 /** Options of {@link startEdgeWorker}. */
 export interface EdgeWorkerOptions {
@@ -19,6 +20,8 @@ export interface EdgeWorkerOptions {
   namespace?: string;
   /** How long to wait for the first policy sync (healthz 200); default 20 s. */
   readyTimeoutMs?: number;
+  /** Telemetry vars (`JIBE_TRACE_SAMPLING`, `JIBE_OTLP_ENDPOINT`, `JIBE_TELEMETRY_FLUSH_MS`, ...). */
+  telemetry?: EdgeTelemetryVars;
   /** Wrangler's log level (request log, worker console); default its own (`log`, or `WRANGLER_LOG`). */
   logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
 }
@@ -55,6 +58,11 @@ export async function startEdgeWorker(opts: EdgeWorkerOptions): Promise<EdgeWork
       JIBE_TRUST_JWKS: plain(JSON.stringify(opts.trustJwks)),
       JIBE_NAMESPACE: plain(opts.namespace ?? "default"),
       JIBE_GATEWAYS: plain((opts.gateways ?? DEFAULT_EDGE_GATEWAYS).join(",")),
+      ...Object.fromEntries(
+        Object.entries(opts.telemetry ?? {}).flatMap(([name, value]) =>
+          value === undefined ? [] : [[name, plain(value)]],
+        ),
+      ),
     },
     dev: {
       server: { hostname: opts.host ?? "127.0.0.1", port: opts.port ?? 8787 },

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { compile } from "../../control/compile/compile.ts";
 import { gateway } from "../../control/compile/test-resources.ts";
 import { authorizationPolicy as ap, requestAuthentication as ra } from "../engine/authz-fixtures.ts";
+import { meshConfig } from "../engine/ext-authz.case.ts";
+import type { ExtAuthzCheckResponse, ExtAuthzTransport } from "../engine/ext-authz.ts";
 import { RESPONSE_FLAGS_HEADER } from "../engine/response-flags.ts";
 import { createEdgeAuthz } from "./edge-authz.ts";
 
@@ -79,5 +81,54 @@ describe("edge authorization (workerd)", () => {
     if (!("request" in good)) return;
     expect(good.request.headers.get("x-sub")).toBe("bob");
     expect(good.request.headers.get("authorization")).toBeNull();
+  });
+
+  it("CUSTOM: the authorizer's denial is the answer (UAEX); its allow adds headers up and down", async () => {
+    const { snapshot } = compile(
+      [
+        meshConfig({
+          headersToUpstreamOnAllow: ["x-user-id"],
+          headersToDownstreamOnAllow: ["x-checked"],
+          headersToDownstreamOnDeny: ["x-reason"],
+        }),
+        ap("ext", "default", {
+          targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "jibe-edge" }],
+          action: "CUSTOM",
+          provider: { name: "sample-ext-authz-http" },
+          rules: [{ to: [{ operation: { paths: ["/api/*"] } }] }],
+        }),
+      ],
+      edge,
+    );
+    const seen: string[] = [];
+    const transport: ExtAuthzTransport = async (_provider, check): Promise<ExtAuthzCheckResponse> => {
+      seen.push(check.path);
+      if (check.headers["x-ext-authz"] === "allow")
+        return { status: 200, headers: { "x-user-id": "u-1", "x-checked": "yes" }, body: "" };
+      if (check.headers["x-ext-authz"] === "down") throw new Error("connect failed");
+      return { status: 401, headers: { "x-reason": "no token", "x-secret": "s" }, body: "go away" };
+    };
+    const authz = createEdgeAuthz({ fetch: noFetch, now: Date.now, extAuthz: () => transport });
+    const call = (value: string, path = "/api/orders") =>
+      authz.check(
+        new Request(`https://api.example.com${path}`, { headers: { "x-ext-authz": value } }),
+        snapshot,
+      );
+    const denied = await call("no");
+    if (!("response" in denied)) throw new Error("expected a denial");
+    expect(denied.response.status).toBe(401);
+    expect(await denied.response.text()).toBe("go away");
+    expect(denied.response.headers.get("x-reason")).toBe("no token");
+    expect(denied.response.headers.get("x-secret")).toBeNull();
+    expect(denied.response.headers.get(RESPONSE_FLAGS_HEADER)).toBe("UAEX");
+    const down = await call("down");
+    expect("response" in down && down.response.status).toBe(403);
+    const allowed = await call("allow");
+    if (!("request" in allowed)) throw new Error("expected the request to pass");
+    expect(allowed.request.headers.get("x-user-id")).toBe("u-1");
+    expect(allowed.responseHeaders).toEqual({ "x-checked": "yes" });
+    expect("request" in (await call("no", "/public"))).toBe(true);
+    expect(seen).toEqual(["/api/orders", "/api/orders", "/api/orders"]);
+    expect(authz.counters.extAuthz).toEqual({ ok: 1, denied: 1, error: 1, failureModeAllowed: 0 });
   });
 });

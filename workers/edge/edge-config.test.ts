@@ -13,7 +13,7 @@ describe("readEdgeConfig", () => {
       id: "edge~local",
       role: "gateway",
       namespace: "default",
-      labels: {},
+      labels: { istio: "ingressgateway" },
       gateways: ["default/jibe-edge"],
     });
 
@@ -24,13 +24,27 @@ describe("readEdgeConfig", () => {
       JIBE_GATEWAYS: " shop/public , shop/partners ",
       JIBE_EDGE_NAME: "eu-1",
       JIBE_NATS_TOKEN: "s3cret",
+      JIBE_LABELS: "istio=ingress, app=shop-gateway",
     });
     expect(custom.ok && custom.config.proxy).toMatchObject({
       id: "edge~eu-1",
+      labels: { istio: "ingress", app: "shop-gateway" },
       namespace: "shop",
       gateways: ["shop/public", "shop/partners"],
     });
     expect(custom.ok && custom.config.natsAuth).toEqual({ token: "s3cret" });
+  });
+
+  it("fails closed on labels that are not key=value pairs", async () => {
+    const { publicJwks } = await generateSigningKey();
+    const result = readEdgeConfig({
+      JIBE_NATS_WS_URL: "ws://127.0.0.1:4223",
+      JIBE_TRUST_JWKS: publicJwks,
+      JIBE_LABELS: "istio=ingress,oops",
+    });
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringMatching(/^JIBE_LABELS: expected key=value/),
+    ]);
   });
 
   it("fails closed, naming the var, when the trust JWKS is missing, malformed or private", async () => {

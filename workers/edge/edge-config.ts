@@ -14,6 +14,11 @@ export interface EdgeVars {
   JIBE_NAMESPACE?: string;
   /** Comma list of gateways (`namespace/name`) this edge implements; default `default/jibe-edge`. */
   JIBE_GATEWAYS?: string;
+  /**
+   * Labels of this gateway proxy as `key=value,...`, which Istio Gateways select with `selector`;
+   * default `istio=ingressgateway` (Istio's ingress gateway, as bookinfo-gateway.yaml selects it).
+   */
+  JIBE_LABELS?: string;
   /** Name in the proxy id `edge~<name>`; default `local`. */
   JIBE_EDGE_NAME?: string;
   /** Keep-alive alarm period in ms; default 30000. `0` disables the alarm (only for experiments). */
@@ -37,6 +42,9 @@ export interface EdgeConfig {
 }
 
 export type EdgeConfigResult = { ok: true; config: EdgeConfig } | { ok: false; problems: string[] };
+
+/** Labels of the edge when `JIBE_LABELS` is not set: Istio's ingress gateway's. */
+export const DEFAULT_EDGE_LABELS: Readonly<Record<string, string>> = { istio: "ingressgateway" };
 
 /** Gateways served when `JIBE_GATEWAYS` is not set. */
 export const DEFAULT_EDGE_GATEWAYS = ["default/jibe-edge"] as const;
@@ -71,6 +79,7 @@ export function readEdgeConfig(vars: EdgeVars): EdgeConfigResult {
     problems.push(`JIBE_KEEPALIVE_MS: expected milliseconds >= 0, got "${vars.JIBE_KEEPALIVE_MS}"`);
   }
   const natsAuth = readNatsAuth(vars, problems);
+  const labels = readLabels(vars.JIBE_LABELS, problems);
   if (problems.length > 0 || !trustJwks) return { ok: false, problems };
   const name = vars.JIBE_EDGE_NAME?.trim() || "local";
   return {
@@ -84,11 +93,25 @@ export function readEdgeConfig(vars: EdgeVars): EdgeConfigResult {
         id: `edge~${name}`,
         role: "gateway",
         namespace,
-        labels: {},
+        labels,
         gateways: gateways.length > 0 ? gateways : [...DEFAULT_EDGE_GATEWAYS],
       },
     },
   };
+}
+
+function readLabels(value: string | undefined, problems: string[]): Record<string, string> {
+  if (value === undefined || value.trim() === "") return { ...DEFAULT_EDGE_LABELS };
+  const labels: Record<string, string> = {};
+  for (const pair of value.split(",")) {
+    const [key, ...rest] = pair.split("=");
+    if (!key?.trim() || rest.length !== 1) {
+      problems.push(`JIBE_LABELS: expected key=value pairs separated by commas, got "${pair}"`);
+      continue;
+    }
+    labels[key.trim()] = rest[0]!.trim();
+  }
+  return labels;
 }
 
 function readTrustJwks(value: EdgeVars["JIBE_TRUST_JWKS"], problems: string[]): { keys: JWK[] } | undefined {

@@ -4,12 +4,20 @@ import { createVerifier, type Verifier } from "../../broker/envelope.ts";
 import type { PolicyState, PolicySyncStats } from "../../broker/policy-sync.ts";
 import { createIncrementalCompiler } from "../../control/compile/incremental.ts";
 import type { Diagnostic, ProxyIdentity, Snapshot } from "../../control/compile/snapshot.ts";
+import type { RequestRecord } from "../telemetry/index.ts";
 import { type EdgeConfigResult, type EdgeVars, readEdgeConfig } from "./edge-config.ts";
+import type { EdgeTelemetrySettings } from "./edge-telemetry.ts";
 import { openPolicySession, type PolicySession } from "./policy-session.ts";
+import {
+  createTelemetryReporter,
+  type EdgeTelemetryVars,
+  readEdgeTelemetryVars,
+  type TelemetryReporter,
+} from "./telemetry-push.ts";
 import type { SnapshotReply } from "./view-cache.ts";
 
 /** The worker's bindings: the vars plus the Durable Object namespace holding the policy. */
-export interface EdgeEnv extends EdgeVars {
+export interface EdgeEnv extends EdgeVars, EdgeTelemetryVars {
   POLICY: DurableObjectNamespace<PolicyHolder>;
 }
 
@@ -33,6 +41,8 @@ export interface HolderStatus {
   diagnostics: Diagnostic[];
   sync?: PolicySyncStats;
   nextAlarm?: number;
+  /** Metric batches published, series dropped while disconnected, spans exported / failed. */
+  telemetry?: TelemetryReporter["stats"];
 }
 
 const SNAPSHOT_KEY = "snapshot";
@@ -69,11 +79,35 @@ export class PolicyHolder extends DurableObject<EdgeEnv> {
   #connects = 0;
   #failures = 0;
   #lastError?: string;
+  #telemetry?: TelemetryReporter;
+  #telemetryFlushMs = 1000;
+  #flushTimer?: ReturnType<typeof setTimeout>;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
     this.#config = readEdgeConfig(env);
     if (!this.#config.ok) console.error(`jibe edge: config invalid: ${this.#config.problems.join("; ")}`);
+    else {
+      const telemetry = readEdgeTelemetryVars(env);
+      for (const problem of telemetry.problems) console.warn(`jibe edge: telemetry: ${problem}`);
+      this.#telemetryFlushMs = telemetry.flushMs;
+      this.#telemetry = createTelemetryReporter({
+        proxy: this.#config.config.proxy,
+        mesh: telemetry.mesh,
+        ...(telemetry.clusterId ? { clusterId: telemetry.clusterId } : {}),
+        ...(telemetry.otlpEndpoint ? { otlpEndpoint: telemetry.otlpEndpoint } : {}),
+        resources: () => this.#session?.sync.state.resources,
+        publish: (subject, data) => {
+          const nc = this.#session?.nc;
+          if (!nc || nc.isClosed() || this.#session?.disconnectedAt !== undefined) return false;
+          nc.publish(subject, data);
+          return true;
+        },
+        fetch: (url, init) => fetch(url, init),
+        clock: Date.now,
+        log: console,
+      });
+    }
     void ctx.blockConcurrencyWhile(() => this.#restore());
   }
 
@@ -83,6 +117,22 @@ export class PolicyHolder extends DurableObject<EdgeEnv> {
     const snapshot = this.#snapshot;
     if (!snapshot) return { version: "" };
     return snapshot.version === version ? { version } : { version: snapshot.version, snapshot };
+  }
+
+  /** Sampling, host-header fallback and identity for the edge's trace headers and metric labels. */
+  async telemetrySettings(): Promise<EdgeTelemetrySettings | undefined> {
+    return this.#telemetry?.settings();
+  }
+
+  /** One completed edge request: metric deltas and span, sent within `JIBE_TELEMETRY_FLUSH_MS`. */
+  async report(record: RequestRecord): Promise<void> {
+    const telemetry = this.#telemetry;
+    if (!telemetry) return;
+    telemetry.report(record);
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      void telemetry.flush();
+    }, this.#telemetryFlushMs);
   }
 
   /** Connection, snapshot and sync counters, for `/__jibe/status`. */
@@ -110,6 +160,7 @@ export class PolicyHolder extends DurableObject<EdgeEnv> {
       diagnostics: this.#diagnostics.slice(0, 50),
       sync: this.#session && { ...this.#session.sync.stats },
       nextAlarm: (await this.ctx.storage.getAlarm()) ?? undefined,
+      ...(this.#telemetry ? { telemetry: { ...this.#telemetry.stats } } : {}),
     };
   }
 

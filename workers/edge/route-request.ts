@@ -1,11 +1,14 @@
-import { decideRoute } from "../engine/index.ts";
+import { decideRoute, type RouteDecision } from "../engine/index.ts";
 import { flaggedResponse } from "./flagged-response.ts";
 import { requestFacts } from "./request-facts.ts";
 import { type ServeDeps, serveRoute } from "./serve-route.ts";
 import type { RoutingView } from "./view-cache.ts";
 
 /** Runtime pieces the request path needs, passed in (workerd globals in production). */
-export type RouteDeps = ServeDeps;
+export interface RouteDeps extends ServeDeps {
+  /** Told the engine's decision (telemetry labels the routed service with it). */
+  onDecision?: (decision: RouteDecision) => void;
+}
 
 /**
  * Routes one request with the engine: decide the route, then serve it (`serve-route.ts`: CORS,
@@ -31,6 +34,7 @@ export async function routeRequest(
   const url = new URL(request.url);
   const facts = requestFacts(request, url);
   const decision = decideRoute(view.table, facts, deps.random);
+  deps.onDecision?.(decision);
   if (decision.kind === "noRoute") {
     return flaggedResponse(404, "NR", `no route for ${facts.authority}${url.pathname}: ${decision.reason}`);
   }

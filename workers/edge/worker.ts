@@ -12,6 +12,13 @@
  */
 import { Hono } from "hono";
 import { createEdgeAuthz } from "./edge-authz.ts";
+import {
+  beginEdgeHop,
+  cacheTelemetrySettings,
+  type EdgeRouting,
+  type EdgeTelemetrySettings,
+  finishEdgeHop,
+} from "./edge-telemetry.ts";
 import type { EdgeEnv, HolderStatus } from "./policy-holder.ts";
 import { type RouteDeps, routeRequest } from "./route-request.ts";
 import { createViewCache, type RoutingView } from "./view-cache.ts";
@@ -60,21 +67,61 @@ app.get("/__jibe/status", async (c) => {
     revision: holder.snapshot?.revision,
     connected: holder.connected,
     sync: holder.sync,
-    isolate: { version: views.knownVersion() },
+    isolate: { version: views.knownVersion(), authz: authz.counters },
     holder,
   });
 });
 
 app.all("*", async (c) => {
   const view = await currentView(c.env);
-  const checked = await authz.check(c.req.raw, view?.snapshot); // 401 bad JWT, 403 RBAC
-  if ("response" in checked) return checked.response;
+  const settings = await telemetrySettings(c.env);
+  // Trace headers, x-request-id and peer metadata first, so every answer (even 403) is one hop.
+  const hop = settings && beginEdgeHop(c.req.raw, settings, telemetryDeps);
+  const request = hop?.request ?? c.req.raw;
+  const routing: EdgeRouting = {};
+  const checked = await authz.check(request, view?.snapshot); // 401 bad JWT, 403 RBAC
   // Mirrored copies outlive the response: the runtime must keep them running.
   const waitUntil = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
-  return routeRequest(checked.request, view, { ...deps, waitUntil });
+  const routed =
+    "response" in checked
+      ? checked.response
+      : await routeRequest(checked.request, view, {
+          ...deps,
+          waitUntil,
+          onDecision: (decision) => {
+            if (decision.kind !== "forward") return;
+            routing.service = decision.cluster.service;
+            routing.cluster = decision.cluster.name;
+          },
+        });
+  // Headers a CUSTOM policy's authorizer asked to add to the response (headersToDownstreamOnAllow).
+  const response = "responseHeaders" in checked ? withHeaders(routed, checked.responseHeaders) : routed;
+  if (!hop || !settings) return response;
+  // Metrics and span go to the holder once the body has streamed (kept alive with waitUntil).
+  return finishEdgeHop(hop, response, {
+    settings,
+    routing,
+    snapshot: view?.snapshot,
+    report: (record) => holderOf(c.env).report(record),
+    waitUntil,
+  });
 });
 
 export default { fetch: app.fetch };
+
+const telemetryDeps = {
+  randomHex: (bytes: number) =>
+    [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join(""),
+  randomUUID: () => crypto.randomUUID(),
+  now: Date.now,
+};
+
+// Per isolate (plain data): the holder is asked at most once a second, not per request.
+const telemetrySettingsCache = cacheTelemetrySettings(Date.now);
+
+function telemetrySettings(env: EdgeEnv): Promise<EdgeTelemetrySettings | undefined> {
+  return telemetrySettingsCache(() => holderOf(env).telemetrySettings());
+}
 
 function holderOf(env: EdgeEnv) {
   return env.POLICY.get(env.POLICY.idFromName(HOLDER_NAME));
@@ -94,4 +141,11 @@ async function currentView(env: EdgeEnv): Promise<RoutingView | undefined> {
     console.warn(`jibe edge: policy holder unavailable: ${String(error)}`);
     return known === undefined ? undefined : views.resolve({ version: known });
   }
+}
+
+function withHeaders(response: Response, headers: Record<string, string> | undefined): Response {
+  if (!headers) return response;
+  const out = new Response(response.body, response);
+  for (const [name, value] of Object.entries(headers)) out.headers.set(name, value);
+  return out;
 }
