@@ -9,7 +9,7 @@ import { parseWorkloadId, type WorkloadId } from "./spiffe-id.ts";
  *
  * - `join-token`: a Jibe join token (see `join-token.ts`), for VMs and edge workers;
  * - `kubernetes`: a projected service-account token, checked by a {@link TokenReviewer} (the
- *   Kubernetes TokenReview API; the adapter that calls it is a later step, this is its interface).
+ *   Kubernetes TokenReview API; `createTokenReviewer` in `token-review-client.ts` calls it).
  *
  * @example
  * ```ts

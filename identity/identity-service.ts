@@ -4,6 +4,7 @@ import { createVerifier, type Signer } from "../broker/envelope.ts";
 import { type Logger, prefixLogger, silentLogger } from "../broker/logger.ts";
 import { type Authenticator, createAuthenticator, type TokenReviewer } from "./authenticate.ts";
 import { type LoadedCa, loadOrCreateCaFiles, loadPluginCaFiles } from "./ca-files.ts";
+import { type CaRotation, createCaRotation } from "./ca-rotation.ts";
 import { type CaService, serveCertificateRequests } from "./ca-service.ts";
 import { type CertificateIssuer, createCertificateIssuer } from "./issuer.ts";
 import { DEFAULT_TRUST_DOMAIN } from "./spiffe-id.ts";
@@ -42,6 +43,10 @@ export interface IdentityService {
   authenticator: Authenticator;
   issuer: CertificateIssuer;
   service: CaService;
+  /** Root rotation with overlap: step it, then {@link IdentityService.publishTrustBundle}. */
+  rotation: CaRotation;
+  /** Publishes the rotation's current trust bundle (signed) to the bus. */
+  publishTrustBundle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,15 +64,27 @@ export async function startIdentityService(opts: IdentityServiceOptions): Promis
     joinTokens: await createVerifier(opts.trustJwks),
     ...(opts.tokenReviewer ? { kubernetes: { reviewer: opts.tokenReviewer, trustDomain } } : {}),
   });
+  const rotation = createCaRotation(loaded.ca);
   const issuer = createCertificateIssuer({
-    ca: loaded.ca,
+    ca: rotation.signingCa,
     authenticator,
     crypto: globalThis.crypto,
     ...(opts.defaultTtlMs ? { defaultTtlMs: opts.defaultTtlMs } : {}),
     ...(opts.maxTtlMs ? { maxTtlMs: opts.maxTtlMs } : {}),
   });
   const service = serveCertificateRequests({ nc: opts.nc, issuer, log });
-  await publishTrustBundle(opts.nc, opts.signer, { trustDomain, rootsPem: loaded.ca.rootsPem });
-  await opts.nc.flush();
-  return { loaded, authenticator, issuer, service, stop: () => service.stop() };
+  const publish = async () => {
+    await publishTrustBundle(opts.nc, opts.signer, rotation.bundle());
+    await opts.nc.flush();
+  };
+  await publish();
+  return {
+    loaded,
+    authenticator,
+    issuer,
+    service,
+    rotation,
+    publishTrustBundle: publish,
+    stop: () => service.stop(),
+  };
 }

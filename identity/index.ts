@@ -9,6 +9,7 @@
  * ```
  */
 export * from "./authenticate.ts";
+export * from "./ca-rotation.ts";
 export * from "./ca-service.ts";
 export * from "./certificate-authority.ts";
 export * from "./create-csr.ts";

@@ -10,3 +10,4 @@
 export * from "./ca-files.ts";
 export * from "./identity-service.ts";
 export * from "./tls-options.ts";
+export * from "./token-review-client.ts";

@@ -73,7 +73,7 @@ describe("API-server double: list and resourceVersion", () => {
 
   it("refuses requests without the bearer token, and unknown resources", async () => {
     expect((await fetch(api.url + VS)).status).toBe(401);
-    expect((await get("/apis/networking.istio.io/v1/gateways")).status).toBe(404);
+    expect((await get("/apis/networking.istio.io/v1/envoyfilters")).status).toBe(404);
   });
 
   it("serves an Exact list at an older retained revision, 410 once compacted, and validates the match", async () => {

@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import { createObjectStore, type KubeObject, type ObjectStore, StoreError } from "./object-store.ts";
 import { type ApiTarget, parseApiPath } from "./request-path.ts";
-import { apiVersionOf, typeForKind } from "./resource-types.ts";
+import { apiVersionOf, discoveryDocument, typeForKind } from "./resource-types.ts";
 import { failure, type KubeStatus, tooOldResourceVersion } from "./status.ts";
+import { createTokenReviews, TOKEN_REVIEW_PATH, type TokenRegistry } from "./token-review.ts";
 import { type OpenWatch, openWatch } from "./watch-stream.ts";
 
 export interface ApiServerDouble {
@@ -30,6 +31,8 @@ export interface ApiServerDouble {
    * unless `keepHistory`.
    */
   restart(opts?: { downMs?: number; keepHistory?: boolean }): Promise<void>;
+  /** Test hook: the tokens `POST /apis/authentication.k8s.io/v1/tokenreviews` authenticates. */
+  readonly tokens: TokenRegistry;
   stop(): Promise<void>;
 }
 
@@ -45,19 +48,47 @@ export interface ApiServerDouble {
  * // point a KubeConfig at api.url, run informers, then: api.compact(); api.restart();
  * ```
  */
-export async function startApiServerDouble(opts: { token?: string } = {}): Promise<ApiServerDouble> {
+export async function startApiServerDouble(
+  opts: {
+    token?: string;
+    /** What `/version` reports as gitVersion; default v1.30.0. */
+    version?: string;
+  } = {},
+): Promise<ApiServerDouble> {
   const store = createObjectStore();
+  const version = opts.version ?? "v1.30.0";
   const watches = new Set<OpenWatch>();
   const sockets = new Set<Socket>();
   let server: Server;
   let port = 0;
   const requests = { lists: 0, watches: 0 };
+  const tokenReviews = createTokenReviews();
 
   function handle(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? "/", "http://double");
     if (opts.token && request.headers.authorization !== `Bearer ${opts.token}`) {
       reply(response, failure(401, "Unauthorized", "Unauthorized"));
       return;
+    }
+    if (url.pathname === TOKEN_REVIEW_PATH && request.method === "POST") {
+      let body = "";
+      request.setEncoding("utf8");
+      request.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      request.on("end", () => {
+        const answer = tokenReviews.review(body);
+        response.writeHead(answer.code, { "content-type": "application/json" });
+        response.end(JSON.stringify(answer.body));
+      });
+      return;
+    }
+    if (request.method === "GET") {
+      const served = serveMeta(url.pathname);
+      if (served) {
+        reply(response, served);
+        return;
+      }
     }
     const target = parseApiPath(url.pathname);
     if (!target) {
@@ -88,6 +119,18 @@ export async function startApiServerDouble(opts: { token?: string } = {}): Promi
         );
       }
     });
+  }
+
+  /** `/version` and discovery (`/api/v1`, `/apis/<group>/<version>`). */
+  function serveMeta(path: string): object | undefined {
+    if (path === "/version") {
+      const [major = "1", minor = "0"] = version.replace(/^v/, "").split(".");
+      return { major, minor, gitVersion: version, platform: "linux/amd64" };
+    }
+    const parts = path.split("/").filter(Boolean);
+    if (parts[0] === "api" && parts.length === 2) return discoveryDocument("", parts[1] ?? "");
+    if (parts[0] === "apis" && parts.length === 3) return discoveryDocument(parts[1] ?? "", parts[2] ?? "");
+    return undefined;
   }
 
   function read(target: ApiTarget, query: URLSearchParams, response: ServerResponse): object | undefined {
@@ -228,6 +271,7 @@ export async function startApiServerDouble(opts: { token?: string } = {}): Promi
       return store.delete(type, namespace, name);
     },
     requests,
+    tokens: tokenReviews,
     dropWatches() {
       for (const watch of watches) watch.close();
     },

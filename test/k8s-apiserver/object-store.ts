@@ -165,10 +165,10 @@ export function createObjectStore(clock: () => Date = () => new Date()): ObjectS
         next.metadata = { ...metadata, ...pick(found.metadata, ["uid", "creationTimestamp", "generation"]) };
         const { metadata: _a, status: _b, ...before } = found;
         const { metadata: _c, status: _d, ...after } = next;
-        if (JSON.stringify(before) !== JSON.stringify(after))
+        if (canonical(before) !== canonical(after))
           next.metadata.generation = (found.metadata.generation ?? 1) + 1;
       }
-      if (JSON.stringify(next) === JSON.stringify(found)) return structuredClone(found); // a no-op write is not a change
+      if (canonical(next) === canonical(found)) return structuredClone(found); // a no-op write is not a change
       revision += 1;
       next.metadata.resourceVersion = String(revision);
       objects.set(keyOf(type, nsOf(type, next), next.metadata.name), next);
@@ -228,4 +228,13 @@ function pick<T extends object>(from: T, keys: readonly (keyof T)[]): Partial<T>
   const out: Partial<T> = {};
   for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
   return out;
+}
+
+/** JSON with object keys sorted: equal for equal content whatever order a client sent the fields in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }

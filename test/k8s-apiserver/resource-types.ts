@@ -67,7 +67,74 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     namespaced: true,
     statusSubresource: false,
   },
-  ...(["virtualservices", "destinationrules", "workloadentries"] as const).map(
+  {
+    group: "",
+    versions: ["v1"],
+    plural: "configmaps",
+    kind: "ConfigMap",
+    namespaced: true,
+    statusSubresource: false,
+  },
+  {
+    group: "apps",
+    versions: ["v1"],
+    plural: "statefulsets",
+    kind: "StatefulSet",
+    namespaced: true,
+    statusSubresource: true,
+  },
+  ...(
+    [
+      ["rbac.authorization.k8s.io", "clusterroles", "ClusterRole"],
+      ["rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding"],
+      ["apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition"],
+      ["admissionregistration.k8s.io", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration"],
+    ] as const
+  ).map(
+    ([group, plural, kind]): ResourceType => ({
+      group,
+      versions: ["v1"],
+      plural,
+      kind,
+      namespaced: false,
+      statusSubresource: kind === "CustomResourceDefinition",
+    }),
+  ),
+  {
+    group: "networking.k8s.io",
+    versions: ["v1"],
+    plural: "ingresses",
+    kind: "Ingress",
+    namespaced: true,
+    statusSubresource: true,
+  },
+  // Gateway API (standard channel CRDs): served versions as the v1.2 CRDs declare them.
+  ...(
+    [
+      ["gateways", "Gateway", ["v1", "v1beta1"]],
+      ["httproutes", "HTTPRoute", ["v1", "v1beta1"]],
+      ["referencegrants", "ReferenceGrant", ["v1beta1"]],
+    ] as const
+  ).map(
+    ([plural, kind, versions]): ResourceType => ({
+      group: "gateway.networking.k8s.io",
+      versions,
+      plural,
+      kind,
+      namespaced: true,
+      statusSubresource: kind !== "ReferenceGrant",
+    }),
+  ),
+  ...(
+    [
+      "virtualservices",
+      "destinationrules",
+      "workloadentries",
+      "serviceentries",
+      "sidecars",
+      "gateways",
+    ] as const
+  ).map(
     (plural): ResourceType => ({
       group: "networking.istio.io",
       versions: ISTIO_VERSIONS,
@@ -76,6 +143,9 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
         virtualservices: "VirtualService",
         destinationrules: "DestinationRule",
         workloadentries: "WorkloadEntry",
+        serviceentries: "ServiceEntry",
+        sidecars: "Sidecar",
+        gateways: "Gateway",
       }[plural],
       namespaced: true,
       statusSubresource: true,
@@ -101,9 +171,46 @@ export function typeForKind(apiVersion: string, kind: string): ResourceType | un
   );
 }
 
-/** The served type of a kind (kinds are unique among the types the double serves). */
+/** The served type of a kind; a kind two groups serve (`Gateway`) must be looked up with {@link typeForKind}. */
 export function resourceType(kind: string): ResourceType {
-  const type = RESOURCE_TYPES.find((t) => t.kind === kind);
+  const types = RESOURCE_TYPES.filter((t) => t.kind === kind);
+  if (types.length > 1)
+    throw new Error(`kind ${kind} is served by several groups; use typeForKind(apiVersion, kind)`);
+  const [type] = types;
   if (!type) throw new Error(`the double does not serve kind ${kind}`);
   return type;
+}
+
+/**
+ * kube-apiserver's discovery document for one group/version (`GET /api/v1`, `GET /apis/<group>/<version>`),
+ * what generic clients (client-node's KubernetesObjectApi, kubectl) read to find a kind's plural and scope.
+ */
+export function discoveryDocument(group: string, version: string): object | undefined {
+  const types = RESOURCE_TYPES.filter((t) => t.group === group && t.versions.includes(version));
+  if (types.length === 0) return undefined;
+  return {
+    kind: "APIResourceList",
+    apiVersion: "v1",
+    groupVersion: apiVersionOf(group, version),
+    resources: types.flatMap((t) => [
+      {
+        name: t.plural,
+        singularName: t.kind.toLowerCase(),
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
+      },
+      ...(t.statusSubresource
+        ? [
+            {
+              name: `${t.plural}/status`,
+              singularName: "",
+              namespaced: t.namespaced,
+              kind: t.kind,
+              verbs: ["get", "patch", "update"],
+            },
+          ]
+        : []),
+    ]),
+  };
 }
