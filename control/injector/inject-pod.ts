@@ -4,6 +4,7 @@ import { renderIptablesRules } from "./iptables.ts";
 import { type PatchOperation, pointer } from "./json-patch.ts";
 import type { NamespaceInfo, Pod } from "./pod.ts";
 import { rewriteHttpProbes } from "./probe-rewrite.ts";
+import { prometheusMerge } from "./prometheus-merge.ts";
 import {
   buildInitContainer,
   buildProxyContainer,
@@ -66,11 +67,14 @@ export function computeInjectionPatch(
     annotations[REWRITE_PROBES_ANNOTATION] === "false"
       ? { rewritten: [], probers: {} }
       : rewriteHttpProbes(containers);
+  // Istio's metrics merging: Prometheus scrapes the proxy, which serves the app's metrics too.
+  const merge = prometheusMerge(annotations);
+  const proxyEnv = [...(opts.proxyEnv ?? []), ...(merge?.env ?? [])];
   const proxy = buildProxyContainer({
     image: opts.proxyImage,
     native,
     appProbers: JSON.stringify(probers),
-    ...(opts.proxyEnv ? { env: opts.proxyEnv } : {}),
+    ...(proxyEnv.length > 0 ? { env: proxyEnv } : {}),
   });
   const init = buildInitContainer({ image: opts.proxyImage, rules });
 
@@ -82,6 +86,7 @@ export function computeInjectionPatch(
     }),
   };
   if (rewritten.length > 0) added[APP_PROBERS_ANNOTATION] = JSON.stringify(probers);
+  Object.assign(added, merge?.annotations);
   const firstApp = containers[0]?.name;
   if (!native && firstApp && annotations[DEFAULT_CONTAINER_ANNOTATION] === undefined) {
     // The proxy goes first (to hold the app); kubectl logs/exec should still default to the app.

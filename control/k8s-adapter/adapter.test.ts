@@ -9,6 +9,7 @@ import { useTestNats } from "../../test/support/nats.ts";
 import { waitFor } from "../../test/support/wait-for.ts";
 import { decideRoute } from "../../workers/engine/index.ts";
 import { type RoutePolicy, startRoutePolicy } from "../../workers/sidecar/route-policy.ts";
+import { WATCHED_KINDS } from "./kube-client.ts";
 import { CLUSTER_ANNOTATION } from "./mesh-documents.ts";
 import { sample, startTestCluster, type TestCluster } from "./test-cluster.ts";
 
@@ -134,6 +135,50 @@ describe("Kubernetes adapter: bookinfo from the API server to a sidecar", () => 
   });
 });
 
+describe("Kubernetes adapter: ServiceEntry, Sidecar and Istio Gateway", () => {
+  it("publishes them like the other Istio kinds, and the sidecar routes the ServiceEntry host", async () => {
+    const docs = sample("networking/egress-rule-google-apis.yaml");
+    const events = await eventsDuring(docs.length, () => {
+      for (const doc of docs) cluster.api.apply(doc);
+    });
+    expect(events.sort()).toEqual([
+      "resource.applied DestinationRule/originate-tls-for-googleapis",
+      "resource.applied ServiceEntry/googleapis",
+      "resource.applied VirtualService/rewrite-port-for-googleapis",
+    ]);
+    const googleapis = () =>
+      decideRoute(
+        sidecar.current().table,
+        { authority: "www.googleapis.com", path: "/", method: "GET", scheme: "http", headers: {} },
+        () => 0,
+      );
+    await waitFor(() => googleapis().kind === "forward", { what: "www.googleapis.com routed" });
+    expect(googleapis()).toMatchObject({ cluster: { name: "outbound|443||www.googleapis.com" } });
+    const scoped = await eventsDuring(2, () => {
+      cluster.api.apply({
+        apiVersion: ISTIO,
+        kind: "Sidecar",
+        metadata: { name: "default", namespace: "default" },
+        spec: {
+          egress: [{ hosts: ["./*.svc.cluster.local"] }],
+          outboundTrafficPolicy: { mode: "REGISTRY_ONLY" },
+        },
+      });
+      for (const doc of sample("networking/bookinfo-gateway.yaml").filter((d) => d.kind === "Gateway"))
+        cluster.api.apply(doc);
+    });
+    expect(scoped.sort()).toEqual([
+      "resource.applied Gateway/bookinfo-gateway",
+      "resource.applied Sidecar/default",
+    ]);
+    await waitFor(() => googleapis().kind === "direct", {
+      what: "REGISTRY_ONLY without googleapis in scope",
+    });
+    expect(googleapis()).toMatchObject({ status: 502, flag: "NR" });
+    await eventsDuring(1, () => void cluster.api.remove(ISTIO, "Sidecar", "default", "default"));
+  });
+});
+
 describe("Kubernetes adapter: watch expiry, bookmarks, API-server restart", () => {
   it("resyncs after 410 Gone with no event when nothing changed", async () => {
     const lists = cluster.api.requests.lists;
@@ -172,7 +217,9 @@ describe("Kubernetes adapter: watch expiry, bookmarks, API-server restart", () =
     const events = await eventsDuring(1, async () => {
       cluster.api.compact();
       cluster.api.dropWatches();
-      await waitFor(() => cluster.api.requests.watches >= watches + 7, { what: "informers watch again" });
+      await waitFor(() => cluster.api.requests.watches >= watches + Object.keys(WATCHED_KINDS).length, {
+        what: "informers watch again",
+      });
       cluster.api.apply(vsFor("details", "v1"));
     });
     expect(cluster.api.requests.lists).toBe(lists);
@@ -185,7 +232,9 @@ describe("Kubernetes adapter: watch expiry, bookmarks, API-server restart", () =
       cluster.api.remove(ISTIO, "VirtualService", "default", "details"); // the store (etcd) outlives the server
       scaleReviews(1, "reviews-v3");
       await restarting;
-      await waitFor(() => cluster.api.openWatches === 7, { what: "informers watch again" });
+      await waitFor(() => cluster.api.openWatches === Object.keys(WATCHED_KINDS).length, {
+        what: "informers watch again",
+      });
     });
     expect(events.sort()).toEqual([
       "resource.applied WorkloadEntry/reviews-v3-0.east",

@@ -11,11 +11,13 @@ import { AdapterError } from "./errors.ts";
 import { type KubeApi, kubeStatusCode, WATCHED_KINDS, type WatchedKind } from "./kube-client.ts";
 import {
   CLUSTER_ANNOTATION,
+  isServedByJibe,
   type KubeObjectLike,
   type MeshDocument,
   PUBLISHED_KINDS,
   type PublishedKind,
   toMeshDocument,
+  wireKind,
 } from "./mesh-documents.ts";
 import { createWorkQueue } from "./work-queue.ts";
 import { deriveWorkloadEntries, POD_ANNOTATION } from "./workload-entries.ts";
@@ -54,11 +56,20 @@ export interface KubernetesAdapter {
   readonly stats: AdapterStats;
   /** Resolves once every change seen so far has been published (or is waiting for a retry no more). */
   idle(): Promise<void>;
+  /** Labels of a Namespace from the informer cache (for the injector), undefined when there is no such Namespace. */
+  namespaceLabels(name: string): Record<string, string> | undefined;
   stop(): Promise<void>;
 }
 
 const COMPONENT = "jibe-k8s-adapter";
-const ISTIO_KINDS = new Set<string>(["VirtualService", "DestinationRule", "WorkloadEntry"]);
+const ISTIO_KINDS = new Set<string>([
+  "VirtualService",
+  "DestinationRule",
+  "WorkloadEntry",
+  "ServiceEntry",
+  "Sidecar",
+  "Gateway",
+]);
 
 /**
  * Mirrors one cluster into the mesh. Informers (client-node's list-then-watch, relisting on 410 Gone)
@@ -114,7 +125,7 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
   async function reconcilePublished(kind: PublishedKind, namespace: string, name: string): Promise<void> {
     const ref = { kind, namespace, name };
     const object = informers[kind].get(name, namespace) as KubeObjectLike | undefined;
-    if (!object) return unpublish(ref);
+    if (!object || !isServedByJibe(kind, object)) return unpublish(ref);
     const document = toMeshDocument(kind, object, cluster);
     const rejection = await publish(document);
     await reportVerdict(
@@ -168,7 +179,7 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
     log.warn(`k8s adapter: ${key} not published: ${rejection}`);
     try {
       await kube.createEvent({
-        involved: { apiVersion: PUBLISHED_KINDS[kind], kind, object },
+        involved: { apiVersion: PUBLISHED_KINDS[kind], kind: wireKind(kind), object },
         type: "Warning",
         reason: "Invalid",
         message: `not published to the mesh: ${rejection}`,
@@ -256,12 +267,22 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
     informer.on("add", enqueue);
     informer.on("update", enqueue);
     informer.on("delete", enqueue);
+    let notServedLogged = false;
     informer.on("error", (error: unknown) => {
       stats.watchErrors += 1;
-      log.warn(`k8s adapter: ${kind} list/watch failed, retrying in ${retryDelayMs} ms: ${String(error)}`);
+      // 404: the cluster does not serve the kind (e.g. no Gateway API CRDs); look again now and then, quietly.
+      const notServed = kubeStatusCode(error) === 404;
+      const delay = notServed ? retryDelayMs * 30 : retryDelayMs;
+      if (!notServed)
+        log.warn(`k8s adapter: ${kind} list/watch failed, retrying in ${delay} ms: ${String(error)}`);
+      else if (!notServedLogged)
+        log.info(
+          `k8s adapter: the cluster does not serve ${kind} (its CRD is not installed); checking every ${delay} ms`,
+        );
+      notServedLogged ||= notServed;
       setTimeout(() => {
         if (!stopped) void informer.start();
-      }, retryDelayMs);
+      }, delay);
     });
   }
 
@@ -282,6 +303,10 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
       return { ...stats, retries: queue.retries };
     },
     idle: () => queue.idle(),
+    namespaceLabels(name) {
+      const namespace = informers.Namespace.get(name);
+      return namespace ? { ...(namespace.metadata?.labels ?? {}) } : undefined;
+    },
     async stop() {
       stopped = true;
       queue.stop();

@@ -7,6 +7,7 @@ import {
   type KubeConfig as KubeConfigType,
   type KubernetesObject,
   ListWatch,
+  NetworkingV1Api,
   Watch,
 } from "@kubernetes/client-node";
 import type { KubeObjectLike } from "./mesh-documents.ts";
@@ -16,10 +17,19 @@ export const WATCHED_KINDS = {
   VirtualService: { group: "networking.istio.io", version: "v1", plural: "virtualservices" },
   DestinationRule: { group: "networking.istio.io", version: "v1", plural: "destinationrules" },
   WorkloadEntry: { group: "networking.istio.io", version: "v1", plural: "workloadentries" },
+  ServiceEntry: { group: "networking.istio.io", version: "v1", plural: "serviceentries" },
+  Sidecar: { group: "networking.istio.io", version: "v1", plural: "sidecars" },
+  // Istio's Gateway (networking.istio.io), not the Gateway API's (KubernetesGateway below).
+  Gateway: { group: "networking.istio.io", version: "v1", plural: "gateways" },
   Service: { group: "", version: "v1", plural: "services" },
   EndpointSlice: { group: "discovery.k8s.io", version: "v1", plural: "endpointslices" },
   Pod: { group: "", version: "v1", plural: "pods" },
   Namespace: { group: "", version: "v1", plural: "namespaces" },
+  Ingress: { group: "networking.k8s.io", version: "v1", plural: "ingresses" },
+  // The Gateway API's Gateway; `KubernetesGateway` in the mesh model, so it never meets Istio's Gateway.
+  KubernetesGateway: { group: "gateway.networking.k8s.io", version: "v1", plural: "gateways" },
+  HTTPRoute: { group: "gateway.networking.k8s.io", version: "v1", plural: "httproutes" },
+  ReferenceGrant: { group: "gateway.networking.k8s.io", version: "v1beta1", plural: "referencegrants" },
 } as const;
 
 export type WatchedKind = keyof typeof WATCHED_KINDS;
@@ -74,15 +84,21 @@ class BookmarkingWatch extends Watch {
   }
 }
 
+/** The Istio kinds whose `status` the adapter writes (`Accepted` condition). */
+export type IstioStatusKind =
+  | "VirtualService"
+  | "DestinationRule"
+  | "WorkloadEntry"
+  | "ServiceEntry"
+  | "Sidecar"
+  | "Gateway";
+
 /** The Kubernetes calls the adapter makes. */
 export interface KubeApi {
   /** client-node's informer (list, then watch; relists on 410 Gone) for one kind, not started. */
   informer(kind: WatchedKind): ListWatch<KubernetesObject>;
   /** Replaces `status` of an Istio object (`object` carries the resourceVersion it was read at). */
-  replaceStatus(
-    kind: "VirtualService" | "DestinationRule" | "WorkloadEntry",
-    object: KubeObjectLike,
-  ): Promise<void>;
+  replaceStatus(kind: IstioStatusKind, object: KubeObjectLike): Promise<void>;
   /** Records a core v1 Event about `object`. */
   createEvent(event: KubeEventInput): Promise<void>;
 }
@@ -104,6 +120,7 @@ export function createKubeApi(kc: KubeConfigType, opts: { watchTimeoutSeconds?: 
   const core = kc.makeApiClient(CoreV1Api);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
+  const networking = kc.makeApiClient(NetworkingV1Api);
   const watch = new BookmarkingWatch(kc, opts.watchTimeoutSeconds ?? 300);
   const lists: Record<
     WatchedKind,
@@ -112,10 +129,17 @@ export function createKubeApi(kc: KubeConfigType, opts: { watchTimeoutSeconds?: 
     VirtualService: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.VirtualService),
     DestinationRule: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.DestinationRule),
     WorkloadEntry: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.WorkloadEntry),
+    ServiceEntry: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.ServiceEntry),
+    Sidecar: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.Sidecar),
+    Gateway: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.Gateway),
     Service: () => core.listServiceForAllNamespaces(),
     EndpointSlice: () => discovery.listEndpointSliceForAllNamespaces(),
     Pod: () => core.listPodForAllNamespaces(),
     Namespace: () => core.listNamespace(),
+    Ingress: () => networking.listIngressForAllNamespaces(),
+    KubernetesGateway: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.KubernetesGateway),
+    HTTPRoute: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.HTTPRoute),
+    ReferenceGrant: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.ReferenceGrant),
   };
   return {
     informer(kind) {

@@ -45,8 +45,38 @@ export const PUBLISHED_KINDS = {
   VirtualService: "networking.istio.io/v1",
   DestinationRule: "networking.istio.io/v1",
   WorkloadEntry: "networking.istio.io/v1",
+  ServiceEntry: "networking.istio.io/v1",
+  Sidecar: "networking.istio.io/v1",
+  Gateway: "networking.istio.io/v1",
   Service: "v1",
+  Ingress: "networking.k8s.io/v1",
+  KubernetesGateway: "gateway.networking.k8s.io/v1",
+  HTTPRoute: "gateway.networking.k8s.io/v1",
+  ReferenceGrant: "gateway.networking.k8s.io/v1beta1",
 } as const;
+
+/** The ingress class Jibe serves: `spec.ingressClassName`, or the older annotation. */
+export const INGRESS_CLASS = "jibe";
+
+/**
+ * Whether the mesh should see this object at all: Ingresses only of class `jibe` (other controllers
+ * own the rest); every other published kind always.
+ *
+ * @example
+ * ```ts
+ * isServedByJibe("Ingress", { spec: { ingressClassName: "nginx" } }); // false
+ * ```
+ */
+export function isServedByJibe(kind: PublishedKind, object: KubeObjectLike): boolean {
+  if (kind !== "Ingress") return true;
+  const className = (object.spec as { ingressClassName?: string } | undefined)?.ingressClassName;
+  return (className ?? object.metadata?.annotations?.["kubernetes.io/ingress.class"]) === INGRESS_CLASS;
+}
+
+/** The kind a document carries on the wire (`KubernetesGateway` is the Gateway API's `Gateway`). */
+export function wireKind(kind: PublishedKind): string {
+  return kind === "KubernetesGateway" ? "Gateway" : kind;
+}
 
 export type PublishedKind = keyof typeof PUBLISHED_KINDS;
 
@@ -69,7 +99,7 @@ export function toMeshDocument(kind: PublishedKind, object: KubeObjectLike, clus
   annotations[CLUSTER_ANNOTATION] = cluster;
   return {
     apiVersion: PUBLISHED_KINDS[kind],
-    kind,
+    kind: wireKind(kind),
     metadata: {
       name: meta.name ?? "",
       namespace: meta.namespace ?? "default",

@@ -2,11 +2,13 @@ import type { Logger } from "../../broker/logger.ts";
 import { connectNats } from "../../broker/nats-connection.ts";
 import { resolveNatsServer } from "../../broker/nats-launcher.ts";
 import { jibeHome } from "./home.ts";
+import { prepareKubernetesSide } from "./kubernetes.ts";
 import { startControlPlane } from "./start.ts";
 
 /**
  * The control plane as its own process: the bus from `JIBE_NATS_URL` (or a launched nats-server), home from
- * `JIBE_HOME`, and the admin API where `JIBE_ADMIN_URL` points (default http://127.0.0.1:15000).
+ * `JIBE_HOME`, and the admin API where `JIBE_ADMIN_URL` points (default http://127.0.0.1:15000); with
+ * `JIBE_K8S_CLUSTER` / `JIBE_INJECTOR=true` also the Kubernetes adapter / injection webhook (kubernetes.ts).
  * Resolves to a `stop` that shuts everything down in reverse order.
  *
  * @example
@@ -27,7 +29,22 @@ export async function runStandaloneControlPlane(
       const hint = nats.external ? "; check JIBE_NATS_URL" : "";
       throw new Error(`cannot connect to NATS at ${nats.url} (${why})${hint}`, { cause: error });
     });
-    const plane = await startControlPlane({ nc, home: jibeHome(env), admin, log }).catch(async (error) => {
+    const kube = await prepareKubernetesSide(env, log).catch(async (error) => {
+      await nc.close();
+      throw error;
+    });
+    const plane = await startControlPlane({
+      nc,
+      home: jibeHome(env),
+      admin,
+      log,
+      ...(kube?.injector ? { injector: kube.injector } : {}),
+    }).catch(async (error) => {
+      await nc.close();
+      throw error;
+    });
+    const detach = await kube?.attach(plane).catch(async (error) => {
+      await plane.stop();
       await nc.close();
       throw error;
     });
@@ -35,6 +52,7 @@ export async function runStandaloneControlPlane(
       `control plane up: admin API ${plane.adminUrl}, NATS ${nats.url}${nats.external ? "" : " (launched)"}`,
     );
     return async () => {
+      await detach?.();
       await plane.stop();
       await nc.drain();
       await nats.stop();

@@ -4,11 +4,18 @@ import { openConfigStore } from "../../broker/config-store.ts";
 import { createVerifier } from "../../broker/envelope.ts";
 import { createEventPublisher } from "../../broker/event-publisher.ts";
 import type { Logger } from "../../broker/logger.ts";
+import { collectProxyReports } from "../../broker/proxy-report.ts";
 import { loadOrCreateSigningKey } from "../../broker/signing-key-file.ts";
 import { createAdminApp } from "../admin/app.ts";
 import { serveAdmin } from "../admin/server.ts";
 import type { Readiness } from "../admin/types.ts";
+import {
+  type InjectionWebhook,
+  type InjectionWebhookOptions,
+  startInjectionWebhook,
+} from "../injector/node.ts";
 import { createControlPlane } from "./control-plane.ts";
+import { collectEdgeMetrics } from "./edge-metrics.ts";
 import { createNatsEventFeed } from "./event-feed.ts";
 import { ensureHome, loadOrCreateAdminToken, removeAdminUrl, writeAdminUrl } from "./home.ts";
 
@@ -19,12 +26,18 @@ export interface ControlPlaneOptions {
   /** Where the admin API listens. Default 127.0.0.1:15000; port 0 picks a free port. */
   admin?: { host?: string; port?: number };
   log?: Logger;
+  /** Serve the sidecar injection webhook (HTTPS) too; off when absent. */
+  injector?: Omit<InjectionWebhookOptions, "log">;
 }
 
 export interface RunningControlPlane {
   adminUrl: string;
   token: string;
   trustJwks: { keys: JWK[] };
+  /** The control plane itself, for in-process writers (the Kubernetes adapter). */
+  plane: ReturnType<typeof createControlPlane>;
+  /** The injection webhook, when `injector` was given: its URL and certificate (the caBundle). */
+  injector?: InjectionWebhook;
   /** Stops the admin API (open event streams end). The NATS connection is the caller's. */
   stop(): Promise<void>;
 }
@@ -56,12 +69,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     verifier,
     ...(log ? { log } : {}),
   });
+  const edgeMetrics = collectEdgeMetrics(nc, log);
   const app = createAdminApp({
     plane,
     token,
     trustJwks,
     events: createNatsEventFeed(nc, verifier, log),
     ready: () => natsReadiness(nc),
+    prometheus: () => edgeMetrics.aggregate.text(),
+    proxyReports: () => collectProxyReports(nc),
     ...(log ? { log } : {}),
   });
   const server = await serveAdmin(app, {
@@ -69,6 +85,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     port: opts.admin?.port ?? 15000,
   });
   await writeAdminUrl(home, server.url);
+  const injector = opts.injector
+    ? await startInjectionWebhook({ ...opts.injector, ...(log ? { log } : {}) }).catch(async (error) => {
+        await server.close();
+        throw error;
+      })
+    : undefined;
+  if (injector) log?.info(`sidecar injection webhook listening on ${injector.url}`);
   log?.info(`admin API listening on ${server.url} (token in ${home}/admin-token)`);
 
   let stopping: Promise<void> | undefined;
@@ -76,8 +99,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     adminUrl: server.url,
     token,
     trustJwks,
+    plane,
+    ...(injector ? { injector } : {}),
     stop() {
       stopping ??= (async () => {
+        await injector?.stop();
+        edgeMetrics.stop();
         await server.close();
         await removeAdminUrl(home, server.url);
       })();

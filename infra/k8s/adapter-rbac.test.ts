@@ -29,7 +29,14 @@ describe("the adapter's RBAC", () => {
   });
 
   it("lets it write only the status of the Istio kinds, and create Events", () => {
-    for (const plural of ["virtualservices", "destinationrules", "workloadentries"]) {
+    for (const plural of [
+      "virtualservices",
+      "destinationrules",
+      "workloadentries",
+      "serviceentries",
+      "sidecars",
+      "gateways",
+    ]) {
       expect(allowed("networking.istio.io", `${plural}/status`)).toEqual(["update"]);
     }
     expect(allowed("", "events")).toEqual(["create"]);
