@@ -44,7 +44,12 @@ export function createAdminApp(opts: AdminAppOptions): Hono {
       authzRoutes(opts.plane, { fetch: opts.fetch ?? ((url, init) => fetch(url, init)), now: Date.now }),
     )
     .route("/", eventRoutes(opts.events, { heartbeatMs: opts.heartbeatMs ?? 15_000, ...logOpt(opts) }))
-    .get("/trust", (c) => c.json(opts.trustJwks));
+    .get("/trust", (c) => c.json(opts.trustJwks))
+    .get("/proxies", async (c) => {
+      if (!opts.proxyReports)
+        throw new AdminHttpError("not-found", 404, "this control plane has no proxy reports");
+      return c.json({ items: await opts.proxyReports() });
+    });
 
   return new Hono()
     .get("/healthz", (c) => c.json({ status: "ok" }))
@@ -55,6 +60,11 @@ export function createAdminApp(opts: AdminAppOptions): Hono {
         readiness.ready ? 200 : 503,
       );
     })
+    .get("/stats/prometheus", (c) =>
+      opts.prometheus
+        ? c.body(opts.prometheus(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" })
+        : c.json(body("not-found", "no metrics on this control plane"), 404),
+    )
     .route(API_PREFIX, api)
     .notFound((c) => c.json(body("not-found", `no route ${c.req.method} ${c.req.path}`), 404))
     .onError((error, c) => errorResponse(c, error, opts.log));

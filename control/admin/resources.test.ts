@@ -148,9 +148,11 @@ describe("admin API: bad input is refused with field paths and writes nothing", 
   });
 
   it("answers 400 for an unknown kind in the path, 415 for other media types, 413 past the size limit", async () => {
-    const kind = await fx.api("/api/v1/resources/gateway/default/x");
+    const kind = await fx.api("/api/v1/resources/envoyfilter/default/x");
     expect(kind.status).toBe(400);
-    expect(((await kind.json()) as ErrorBody).error.message).toMatch(/Gateway is not supported by Jibe yet/);
+    expect(((await kind.json()) as ErrorBody).error.message).toMatch(
+      /EnvoyFilter is not supported by Jibe yet/,
+    );
     const media = await apply("<xml/>", "application/xml");
     expect(media.status).toBe(415);
     const big = await apply(`# ${"x".repeat(1024 * 1024 + 1)}\n${REVIEWS_V1}`);

@@ -2,6 +2,7 @@ import type { JWK } from "jose";
 import type { EventFilter } from "../../broker/event-subscriber.ts";
 import type { MeshEvent } from "../../broker/events.ts";
 import type { Logger } from "../../broker/logger.ts";
+import type { ProxyReport } from "../../broker/proxy-report.ts";
 import type { JwksCacheDeps } from "../../workers/engine/jwks-cache.ts";
 import type { ControlPlane } from "../plane/types.ts";
 
@@ -48,11 +49,15 @@ export interface AdminAppOptions {
   trustJwks: { keys: JWK[] };
   /** Readiness probe; default: always ready. */
   ready?: () => Promise<Readiness>;
+  /** Prometheus text for `GET /stats/prometheus` (no token, like istiod's monitoring port): metrics pushed by edge proxies. */
+  prometheus?: () => string;
   log?: Logger;
   /** Largest accepted request body. Default 1 MiB (a JetStream KV value is at most 1 MiB too). */
   maxBodyBytes?: number;
   /** Interval of SSE heartbeat comments. Default 15 s. */
   heartbeatMs?: number;
+  /** Reports of the running proxies for `GET /api/v1/proxies` (gathered on the bus); absent: 404. */
+  proxyReports?: () => Promise<ProxyReport[]>;
   /** Fetches remote JWKS for `POST /authz/check` with a JWT; default: global `fetch`. */
   fetch?: JwksCacheDeps["fetch"];
 }

@@ -1,6 +1,7 @@
 import type { JWK } from "jose";
 import { JibeError } from "../../broker/errors.ts";
 import type { ResourceRef } from "../../broker/events.ts";
+import type { ProxyReport } from "../../broker/proxy-report.ts";
 import type { AuthzCheckBody, AuthzCheckResult } from "../admin/authz-check.ts";
 import type { AdminErrorCode, ErrorBody } from "../admin/http-errors.ts";
 import type { EventFilter, StreamedEvent } from "../admin/types.ts";
@@ -40,6 +41,8 @@ export interface AdminClient {
   trust(): Promise<{ keys: JWK[] }>;
   /** "May A call B with this request?", decided from the current policy (`POST /api/v1/authz/check`). */
   authzCheck(check: AuthzCheckBody): Promise<AuthzCheckResult>;
+  /** What every running proxy reports: certificates, PeerAuthentication mode, observed mTLS (`GET /api/v1/proxies`). */
+  proxies(): Promise<ProxyReport[]>;
   /** Verified bus events as they happen. Ends when `signal` aborts; throws when the stream breaks. */
   watch(
     filter?: EventFilter,
@@ -125,6 +128,7 @@ export function createAdminClient(opts: AdminClientOptions): AdminClient {
     delete: (ref) => json(resourcePath(ref), { method: "DELETE" }),
     history: async (ref) => (await json<{ items: HistoryItem[] }>(`${resourcePath(ref)}/history`)).items,
     trust: () => json("/api/v1/trust"),
+    proxies: async () => (await json<{ items: ProxyReport[] }>("/api/v1/proxies")).items,
     authzCheck: (check) =>
       json("/api/v1/authz/check", {
         method: "POST",

@@ -67,7 +67,7 @@ function reasonText(reason: AuthzReason, provider: string | undefined): string {
     case "no-policy":
       return "no AuthorizationPolicy applies to this workload";
     case "custom":
-      return `a CUSTOM policy matched${provider ? ` (provider ${provider})` : ""}; no external authorizer answers, so it denies`;
+      return `a CUSTOM policy matched: its external authorizer${provider ? ` (provider ${provider})` : ""} decides, and the check does not call it (shown as denied)`;
     case "deny":
       return "a DENY policy matched";
     case "no-allow-policy":

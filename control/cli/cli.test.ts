@@ -192,6 +192,18 @@ describe("jibe CLI without (the right) control plane", () => {
     );
     expect(syntax.code).toBe(1);
     expect(syntax.stdout).toMatch(/syntax\.yaml: line \d+, column \d+: YAML syntax error/);
+    const dangling = await file(
+      "dangling.yaml",
+      "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: shop}\nspec: {hosts: ['*'], gateways: [shop-gw], http: [{route: [{destination: {host: web}}]}]}\n",
+    );
+    const warned = await jibe(["validate", "-f", dangling], { env: offline });
+    expect(warned.code).toBe(0);
+    expect(warned.stdout).toMatch(
+      new RegExp(
+        `^${dangling}: .*VirtualService/default/shop: spec\\.gateways\\[0\\]: warning: Gateway default/shop-gw does not exist`,
+        "m",
+      ),
+    );
   });
 
   it("says how to fix an unreachable admin API, without a stack", async () => {

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { ResourceRef } from "../../broker/events.ts";
 import type { Diagnostic } from "../compile/snapshot.ts";
-import { resolveKind } from "../model/kinds.ts";
+import { internalKind, resolveKind } from "../model/kinds.ts";
 import type { CliIo } from "./command.ts";
 import { CliError } from "./errors.ts";
 
@@ -73,11 +73,13 @@ export function problemsOf(files: readonly ResourceFile[]): { problems: FileProb
 /** The refs named by raw documents (for `delete -f`: a document need not be valid to be deleted). */
 export function refsOfDocuments(file: ResourceFile): ResourceRef[] {
   return file.documents.map((doc, index) => {
-    const { kind, metadata } = (doc ?? {}) as {
+    const { apiVersion, kind, metadata } = (doc ?? {}) as {
+      apiVersion?: unknown;
       kind?: unknown;
       metadata?: { name?: unknown; namespace?: unknown };
     };
-    const resolved = typeof kind === "string" ? resolveKind(kind) : undefined;
+    // A Gateway API `kind: Gateway` is stored as KubernetesGateway (see internalKind).
+    const resolved = typeof kind === "string" ? resolveKind(internalKind(apiVersion, kind)) : undefined;
     if (!resolved || typeof metadata?.name !== "string") {
       throw new CliError(
         "input",

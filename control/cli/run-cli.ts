@@ -2,11 +2,15 @@ import { Command, CommanderError, Option } from "commander";
 import { isJibeError } from "../../broker/errors.ts";
 import { AdminApiError, AdminUnreachableError, createAdminClient } from "./admin-client.ts";
 import type { CliIo, CommandContext, CommandSpec, OptionSpec } from "./command.ts";
+import { analyzeCommand } from "./commands/analyze.ts";
 import { applyCommand } from "./commands/apply.ts";
 import { authzCommand } from "./commands/authz.ts";
 import { deleteCommand } from "./commands/delete.ts";
 import { getCommand } from "./commands/get.ts";
 import { historyCommand } from "./commands/history.ts";
+import { installCommand, manifestCommand, uninstallCommand } from "./commands/install.ts";
+import { mtlsCommand } from "./commands/mtls.ts";
+import { proxyConfigCommand } from "./commands/proxy-config.ts";
 import { upCommand } from "./commands/up.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { watchCommand } from "./commands/watch.ts";
@@ -23,7 +27,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   historyCommand,
   watchCommand,
   authzCommand,
+  mtlsCommand,
+  proxyConfigCommand,
   upCommand,
+  analyzeCommand,
+  installCommand,
+  uninstallCommand,
+  manifestCommand,
 ];
 
 /**

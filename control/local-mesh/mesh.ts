@@ -24,6 +24,7 @@ import {
   renderWorkloadEntry,
   type SampleWorkload,
 } from "./bookinfo-topology.ts";
+import { startPreloadedSample } from "./sample-process.ts";
 
 /** wrangler log levels for the edge worker. */
 export type EdgeLogLevel = "debug" | "info" | "log" | "warn" | "error" | "none";
@@ -41,6 +42,13 @@ export interface LocalMeshOptions {
   /** wrangler's log level for the edge worker (default "error": its per-request log is noisy). */
   edgeLogLevel?: EdgeLogLevel;
   log?: Logger;
+  /** OTLP/HTTP traces endpoint for sidecars and the edge; default `$JIBE_OTLP_ENDPOINT` (none: no spans). */
+  otlpEndpoint?: string;
+  /**
+   * How the sample apps run: `in-process`, copying trace headers themselves as Istio asks (default),
+   * or `preload`: one Node process each that copies none, started with `--import jibe/propagation`.
+   */
+  sampleApps?: "in-process" | "preload";
 }
 
 /** A running workload: sample app + its sidecar. */
@@ -48,6 +56,8 @@ export interface RunningWorkload extends SampleWorkload {
   appPort: number;
   inboundPort: number;
   outboundPort: number;
+  /** The sidecar's admin port: `/stats/prometheus` for Prometheus, `/stats`, `/config_dump`. */
+  adminPort: number;
   /** Stops the sidecar only (the app keeps running), e.g. to test restarts. */
   stopSidecar(): Promise<void>;
   /** Starts the sidecar again on the same ports. */
@@ -87,6 +97,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => log.warn(`stop: ${String(e)}`));
   };
   try {
+    const otlpEndpoint = options.otlpEndpoint ?? process.env.JIBE_OTLP_ENDPOINT;
     const ownHome = options.home === undefined;
     const home = options.home ?? (await mkdtemp(join(tmpdir(), "jibe-home-")));
     if (ownHome) cleanups.push(() => rm(home, { recursive: true, force: true }));
@@ -112,7 +123,16 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
 
     const workloads: RunningWorkload[] = [];
     for (const workload of BOOKINFO_WORKLOADS) {
-      const running = await startWorkload(workload, { nc, verifier, signer, namespace, host, log });
+      const running = await startWorkload(workload, {
+        nc,
+        verifier,
+        signer,
+        namespace,
+        host,
+        log,
+        sampleApps: options.sampleApps ?? "in-process",
+        ...(otlpEndpoint ? { otlpEndpoint } : {}),
+      });
       cleanups.push(() => running.stopAll());
       workloads.push(running.handle);
     }
@@ -134,6 +154,11 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
         namespace,
         gateways: [`${namespace}/${EDGE_GATEWAY}`],
         logLevel: options.edgeLogLevel ?? "error",
+        // Demo profile: every trace sampled, as for the sidecars.
+        telemetry: {
+          JIBE_TRACE_SAMPLING: process.env.JIBE_TRACE_SAMPLING ?? "100",
+          ...(otlpEndpoint ? { JIBE_OTLP_ENDPOINT: otlpEndpoint } : {}),
+        },
       });
       cleanups.push(() => edge.stop());
       edgeUrl = edge.url;
@@ -164,18 +189,24 @@ interface WorkloadDeps {
   namespace: string;
   host: string;
   log: Logger;
+  sampleApps: "in-process" | "preload";
+  otlpEndpoint?: string;
 }
 
 async function startWorkload(workload: SampleWorkload, deps: WorkloadDeps) {
   // The app needs its sidecar's outbound URL and the sidecar needs the app's port: reserve the
   // outbound port first, then start app, then sidecar on the reserved port.
   const outboundPort = await reserveFreePort(deps.host);
-  const app = await startSampleService({
-    service: workload.service,
-    version: workload.version,
-    port: 0,
-    outboundUrl: `http://${deps.host}:${outboundPort}`,
-  });
+  const outboundUrl = `http://${deps.host}:${outboundPort}`;
+  const app =
+    deps.sampleApps === "preload"
+      ? await startPreloadedSample(workload, outboundUrl, deps.host)
+      : await startSampleService({
+          service: workload.service,
+          version: workload.version,
+          port: 0,
+          outboundUrl,
+        });
   const token = await createJoinToken(
     deps.signer,
     {
@@ -203,7 +234,7 @@ async function startWorkload(workload: SampleWorkload, deps: WorkloadDeps) {
     namespace: deps.namespace,
     labels: { app: workload.service, version: workload.version },
   };
-  const launch = (inboundPort: number) =>
+  const launch = (inboundPort: number, adminPort: number) =>
     startSidecar({
       nc: deps.nc,
       verifier: deps.verifier,
@@ -211,24 +242,31 @@ async function startWorkload(workload: SampleWorkload, deps: WorkloadDeps) {
       appPort: app.port,
       inboundPort,
       outboundPort,
+      adminPort,
       host: deps.host,
       identity: identity.client,
       log: deps.log,
-      telemetry: readTelemetryEnv(process.env, { samplingPercentage: 100 }), // demo profile: trace every request
+      // Demo profile: trace every request.
+      telemetry: readTelemetryEnv(
+        { ...process.env, ...(deps.otlpEndpoint ? { JIBE_OTLP_ENDPOINT: deps.otlpEndpoint } : {}) },
+        { samplingPercentage: 100 },
+      ),
     });
-  let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined = await launch(0);
+  let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined = await launch(0, 0);
   const inboundPort = sidecar.inboundPort;
+  const adminPort = sidecar.adminPort ?? 0;
   const handle: RunningWorkload = {
     ...workload,
     appPort: app.port,
     inboundPort,
     outboundPort,
+    adminPort,
     async stopSidecar() {
       await sidecar?.stop();
       sidecar = undefined;
     },
     async restartSidecar() {
-      if (!sidecar) sidecar = await launch(inboundPort);
+      if (!sidecar) sidecar = await launch(inboundPort, adminPort);
     },
   };
   return {

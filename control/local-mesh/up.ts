@@ -69,11 +69,15 @@ function printBanner(mesh: LocalMesh): void {
     `  Admin API               ${mesh.adminUrl}   (token in ${join(mesh.home, "admin-token")})`,
     `  NATS                    ${mesh.natsUrl}   (WebSocket ${mesh.natsWsUrl})`,
     "",
-    "  Workloads (app port / sidecar inbound / sidecar outbound):",
+    "  Workloads (app port / sidecar inbound / sidecar outbound / sidecar admin):",
     ...mesh.workloads.map(
       (w) =>
-        `    ${`${w.service} ${w.version}`.padEnd(16)} ${w.appPort} / ${w.inboundPort} / ${w.outboundPort}`,
+        `    ${`${w.service} ${w.version}`.padEnd(16)} ${w.appPort} / ${w.inboundPort} / ${w.outboundPort} / ${w.adminPort}`,
     ),
+    "  Prometheus scrape targets (path /stats/prometheus):",
+    `    sidecars  ${mesh.workloads.map((w) => `127.0.0.1:${w.adminPort}`).join(" ")}`,
+    `    edge      ${mesh.adminUrl}/stats/prometheus   (pushed by the edge over NATS)`,
+    `  Tracing                 100% sampled; spans to ${process.env.JIBE_OTLP_ENDPOINT ?? "nowhere (set JIBE_OTLP_ENDPOINT)"}`,
     "",
     "  Route all reviews traffic to v3:",
     "    npx jibe apply -f infra/samples/bookinfo/destination-rules.yaml",

@@ -56,13 +56,18 @@ export interface DownstreamClient {
  * const reviews = await client.forRequest({ "end-user": "jason" })("reviews", "/reviews/0");
  * ```
  */
-export function createDownstreamClient(outboundUrl: string | undefined, timeoutMs = 3_000): DownstreamClient {
+export function createDownstreamClient(
+  outboundUrl: string | undefined,
+  timeoutMs = 3_000,
+  /** False: forward only `end-user`, like an app that knows nothing about tracing (see the propagation preload). */
+  propagateTraceHeaders = true,
+): DownstreamClient {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const outbound = outboundUrl ? new URL(outboundUrl) : undefined;
   return {
     forRequest(headers) {
       const propagated: Record<string, string> = {};
-      for (const name of PROPAGATED_HEADERS) {
+      for (const name of propagateTraceHeaders ? PROPAGATED_HEADERS : (["end-user"] as const)) {
         const value = headers[name];
         if (value !== undefined && value !== "") propagated[name] = value;
       }

@@ -3,13 +3,17 @@
  * Runs one bookinfo instance on its own, e.g. next to a standalone sidecar:
  *
  *   node infra/samples/bookinfo/main.ts reviews v3 --port 9080 --outbound http://127.0.0.1:15001
+ *
+ * `--no-trace-headers` stops it copying trace headers to its calls (an app without tracing code);
+ * `node --import jibe/propagation infra/samples/bookinfo/main.ts ... --no-trace-headers` stitches them again.
  */
 import { parseArgs } from "node:util";
 import type { BookinfoService } from "./downstream.ts";
 import { startSampleService } from "./sample-service.ts";
 
 const SERVICES: readonly BookinfoService[] = ["productpage", "details", "reviews", "ratings"];
-const usage = "usage: main.ts <productpage|details|reviews|ratings> <version> [--port N] [--outbound URL]";
+const usage =
+  "usage: main.ts <productpage|details|reviews|ratings> <version> [--port N] [--outbound URL] [--no-trace-headers]";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -17,6 +21,7 @@ const { positionals, values } = parseArgs({
     port: { type: "string", default: "9080" },
     outbound: { type: "string" },
     host: { type: "string" },
+    "no-trace-headers": { type: "boolean", default: false },
   },
 });
 const [service, version = "v1"] = positionals;
@@ -35,6 +40,7 @@ const running = await startSampleService({
   port,
   host: values.host,
   outboundUrl: values.outbound,
+  propagateTraceHeaders: !values["no-trace-headers"],
 });
 console.info(
   `${service} ${version} on port ${running.port}${values.outbound ? `, calls via ${values.outbound}` : ""}`,

@@ -19,6 +19,11 @@ export interface SampleServiceOptions {
   outboundUrl?: string;
   /** Per-call timeout for calls to other services; default 3 s. */
   callTimeoutMs?: number;
+  /**
+   * Copy the trace headers to calls to other services, as Istio requires of apps (default true).
+   * False mimics an app without tracing code; run it with `--import jibe/propagation` to stitch traces.
+   */
+  propagateTraceHeaders?: boolean;
 }
 
 /** A running sample service. */
@@ -51,7 +56,11 @@ const HANDLERS: Record<
  */
 export async function startSampleService(options: SampleServiceOptions): Promise<SampleService> {
   const identity: ServiceIdentity = { service: options.service, version: options.version };
-  const client = createDownstreamClient(options.outboundUrl, options.callTimeoutMs);
+  const client = createDownstreamClient(
+    options.outboundUrl,
+    options.callTimeoutMs,
+    options.propagateTraceHeaders ?? true,
+  );
   const handle = HANDLERS[options.service](identity, client);
 
   const server = createServer((req, res) => {
