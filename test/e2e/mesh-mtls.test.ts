@@ -3,6 +3,7 @@ import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../control/cli/run-cli.ts";
 import { type LocalMesh, type RunningWorkload, startLocalMesh } from "../../control/local-mesh/mesh.ts";
 
 /**
@@ -96,5 +97,28 @@ describe("the local mesh with mTLS between sidecars", () => {
       expect(body.reviews?.error).toBeUndefined();
       expect(body.reviews?.version).toMatch(/^v[123]$/);
     }
+  });
+
+  it("`jibe mtls check productpage reviews` says yes from what the proxies observed; `proxy-config secret` shows the chain", async () => {
+    let out = "";
+    const io = {
+      env: {},
+      stdout: { write: (text: string) => (out += text) },
+      stderr: { write: (text: string) => (out += text) },
+      readStdin: async () => "",
+    };
+    const jibe = (...args: string[]) =>
+      runCli(["--admin-url", mesh.adminUrl, "--token", mesh.token, ...args], io);
+    const code = await jibe("mtls", "check", "productpage", "reviews");
+    expect(code).toBe(0);
+    expect(out).toMatch(/mTLS: yes: all \d+ observed requests used mutual TLS/);
+    expect(out).toContain("spiffe://cluster.local/ns/default/sa/bookinfo-reviews");
+    expect(out).toContain(
+      "client identity seen by the server: spiffe://cluster.local/ns/default/sa/bookinfo-productpage",
+    );
+    out = "";
+    expect(await jibe("proxy-config", "secret", "productpage")).toBe(0);
+    expect(out).toContain("spiffe://cluster.local/ns/default/sa/bookinfo-productpage");
+    expect(out).toMatch(/ROOTCA\s+CA\s+ACTIVE\s+true/);
   });
 });

@@ -162,6 +162,26 @@ describe("the local mesh end to end (edge worker → sidecar → service)", () =
     ).toBeGreaterThanOrEqual(3);
   });
 
+  it("bookinfo-gateway.yaml: the edge is the Istio ingress gateway its selector names", async () => {
+    const applied = await jibe("apply", "-f", join(samples, "bookinfo-gateway.yaml"));
+    expect(applied.code, applied.stderr).toBe(0);
+    // Remove the local mesh's own edge route: /productpage must now come through the Gateway.
+    const removed = await jibe("delete", "vs", "bookinfo-edge");
+    expect(removed.code, removed.stderr).toBe(0);
+    // The older bookinfo-edge route answered until now; poll until the Gateway's route does.
+    const route = "VirtualService/default/bookinfo#0";
+    const started = performance.now();
+    let served = await fetch(`${mesh.edgeUrl}/productpage`);
+    while (served.headers.get("x-jibe-route") !== route && performance.now() - started < 10_000) {
+      await served.body?.cancel();
+      served = await fetch(`${mesh.edgeUrl}/productpage`);
+    }
+    expect([served.status, served.headers.get("x-jibe-route")]).toEqual([200, route]);
+    expect(((await served.json()) as Page).service).toBe("productpage");
+    const unrouted = await fetch(`${mesh.edgeUrl}/reviews/0`);
+    expect([unrouted.status, unrouted.headers.get("x-jibe-response-flags")]).toEqual([404, "NR"]);
+  });
+
   it("a sidecar restarted while policy changes comes back with the latest state from the KV store", async () => {
     const productpage = mesh.workloads.find((w) => w.service === "productpage")!;
     await productpage.stopSidecar();
