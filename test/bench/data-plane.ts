@@ -7,7 +7,13 @@ import { type BenchProcess, startProcess } from "./child-process.ts";
 import { type LoadResult, type LoadSettings, runConstantRate, runWrk } from "./http-load.ts";
 import { type BenchMesh, SERVER_HOST, startJibePair } from "./jibe-pair.ts";
 import { cpuSeconds, rssMiB } from "./proc-usage.ts";
-import { missingPeerPackages, type ProxyPair, startHaproxyPair, startNginxPair } from "./proxy-peers.ts";
+import {
+  missingPeerPackages,
+  type ProxyPair,
+  startBareNodePair,
+  startHaproxyPair,
+  startNginxPair,
+} from "./proxy-peers.ts";
 import { ms, ratio } from "./stats.ts";
 
 /**
@@ -118,6 +124,7 @@ export function plainPeers(mesh: BenchMesh): Array<{ name: string; start: PeerSt
     },
     { name: "HAProxy", start: (ctx) => startHaproxyPair(join(ctx.dir, "haproxy"), ctx.upstreamPort) },
     { name: "nginx", start: (ctx) => startNginxPair(join(ctx.dir, "nginx"), ctx.upstreamPort) },
+    { name: "bare Node", start: (ctx) => startBareNodePair(ctx.upstreamPort) },
   ];
 }
 
@@ -189,7 +196,8 @@ export function renderDataPlane(outcome: PeersOutcome): string {
     "every peer). Jibe: two sidecars, each its own Node process, on the real bus with the control",
     "plane (the client sidecar's outbound listener routes `server` to the server sidecar's inbound",
     "listener), default telemetry (metrics on, 1% trace sampling, no span exporter). HAProxy",
-    "(nbthread 1) and nginx (1 worker) as the same pair. Each proxy is one thread.",
+    "(nbthread 1) and nginx (1 worker) as the same pair. Each proxy is one thread. `bare Node` is the",
+    "smallest node:http pass-through pair (no routing, policy, telemetry): what Node itself costs.",
     "",
     ...renderOutcome(outcome, "Jibe"),
   ].join("\n");

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type BenchProcess, freePort, hasCommand, startProcess } from "./child-process.ts";
 
@@ -128,6 +129,21 @@ export async function startHaproxyPair(
     throw e;
   });
   return pair(tls ? "HAProxy (mTLS)" : "HAProxy", portA, a.process, b.process);
+}
+
+/**
+ * A pair of bare Node pass-through proxies (node-proxy-process.ts): Node's own cost for the same
+ * two hops, without anything Jibe adds.
+ */
+export async function startBareNodePair(upstreamPort: number): Promise<ProxyPair> {
+  const script = fileURLToPath(new URL("./node-proxy-process.ts", import.meta.url));
+  const [portA, portB] = [await freePort(), await freePort()];
+  const b = await startProcess(process.execPath, [script, String(portB), String(upstreamPort)]);
+  const a = await startProcess(process.execPath, [script, String(portA), String(portB)]).catch(async (e) => {
+    await b.process.stop();
+    throw e;
+  });
+  return pair("bare Node", portA, a.process, b.process);
 }
 
 /** An nginx pair (master + 1 worker each, access log off, upstream keep-alive). */
