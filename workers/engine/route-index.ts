@@ -11,15 +11,26 @@ import type { RouteMatch } from "../../control/compile/snapshot.ts";
  */
 export interface RouteIndex {
   readonly exact: ReadonlyMap<string, readonly number[]>;
-  /** Prefixes as a character trie: walking the path visits every prefix of it in one pass. */
+  /**
+   * Prefixes as a compressed character trie (each edge holds the run of characters up to the next
+   * branch or route): walking the path visits every prefix of it in a few steps.
+   */
   readonly prefixes: PrefixNode;
   readonly always: readonly number[];
+  /** Scratch for the lookup (lists being merged and their heads); lookups are synchronous. */
+  readonly scratch: { lists: (readonly number[])[]; heads: number[] };
 }
 
-/** A node of the prefix trie: the routes whose prefix ends here, and the next characters. */
+/** A node of the prefix trie: the routes whose prefix ends here, and the edges by first character. */
 export interface PrefixNode {
   routes?: number[];
-  next?: Map<number, PrefixNode>;
+  next?: Map<number, PrefixEdge>;
+}
+
+/** An edge of the prefix trie: the characters it consumes (at least one) and the node it leads to. */
+export interface PrefixEdge {
+  label: string;
+  node: PrefixNode;
 }
 
 /**
@@ -56,12 +67,12 @@ export function buildRouteIndex(
     for (let i = 0; i < key.length; i++) {
       node.next ??= new Map();
       const code = key.charCodeAt(i);
-      let child = node.next.get(code);
-      if (!child) {
-        child = {};
-        node.next.set(code, child);
+      let edge = node.next.get(code);
+      if (!edge) {
+        edge = { label: key[i] as string, node: {} };
+        node.next.set(code, edge);
       }
-      node = child;
+      node = edge.node;
     }
     node.routes ??= [];
     if (node.routes[node.routes.length - 1] !== position) node.routes.push(position);
@@ -77,7 +88,20 @@ export function buildRouteIndex(
       else if (key) addPrefix(key.value, position);
     }
   });
-  return { exact, prefixes, always };
+  compress(prefixes);
+  return { exact, prefixes, always, scratch: { lists: [], heads: [] } };
+}
+
+/** Merges chains of route-less single-child nodes into one edge each. */
+function compress(node: PrefixNode): void {
+  for (const edge of node.next?.values() ?? []) {
+    while (!edge.node.routes && edge.node.next?.size === 1) {
+      const only = edge.node.next.values().next().value as PrefixEdge;
+      edge.label += only.label;
+      edge.node = only.node;
+    }
+    compress(edge.node);
+  }
 }
 
 /**
@@ -86,10 +110,12 @@ export function buildRouteIndex(
  */
 export function routeCandidates(index: RouteIndex, path: string): number[] {
   const out: number[] = [];
-  forEachCandidate(index, path, (position) => {
+  const lists = collectLists(index, path);
+  const heads = index.scratch.heads;
+  heads.length = lists.length;
+  heads.fill(0);
+  for (let position = nextPosition(lists, heads); position >= 0; position = nextPosition(lists, heads))
     out.push(position);
-    return false;
-  });
   return out;
 }
 
@@ -100,49 +126,59 @@ export function firstCandidate<T>(
   routes: readonly T[],
   test: (route: T) => boolean,
 ): T | undefined {
-  let found: T | undefined;
-  forEachCandidate(index, path, (position) => {
+  const lists = collectLists(index, path);
+  if (lists.length === 1) {
+    for (const position of lists[0] as readonly number[]) {
+      const route = routes[position] as T;
+      if (test(route)) return route;
+    }
+    return undefined;
+  }
+  // Merge the few ascending lists without sorting or copying them.
+  const heads = index.scratch.heads;
+  heads.length = lists.length;
+  heads.fill(0);
+  for (let position = nextPosition(lists, heads); position >= 0; position = nextPosition(lists, heads)) {
     const route = routes[position] as T;
-    if (!test(route)) return false;
-    found = route;
-    return true;
-  });
-  return found;
+    if (test(route)) return route;
+  }
+  return undefined;
 }
 
-/**
- * Visits the candidates of `path` in ascending position (a merge of the few matching lists,
- * without sorting or copying them) until `visit` returns true.
- */
-function forEachCandidate(index: RouteIndex, path: string, visit: (position: number) => boolean): void {
-  const lists: (readonly number[])[] = [];
+/** The candidate lists of `path` (in the index's scratch, valid until the next lookup). */
+function collectLists(index: RouteIndex, path: string): (readonly number[])[] {
+  const lists = index.scratch.lists;
+  lists.length = 0;
   const exact = index.exact.get(path);
   if (exact) lists.push(exact);
-  let node: PrefixNode | undefined = index.prefixes;
-  for (let i = 0; node; i++) {
+  let node: PrefixNode = index.prefixes;
+  let i = 0;
+  for (;;) {
     if (node.routes) lists.push(node.routes);
-    node = i < path.length ? node.next?.get(path.charCodeAt(i)) : undefined;
+    if (i >= path.length || !node.next) break;
+    const edge = node.next.get(path.charCodeAt(i));
+    if (!edge || !path.startsWith(edge.label, i)) break;
+    i += edge.label.length;
+    node = edge.node;
   }
   if (index.always.length > 0) lists.push(index.always);
-  if (lists.length === 1) {
-    for (const position of lists[0] as readonly number[]) if (visit(position)) return;
-    return;
-  }
-  const heads = new Array<number>(lists.length).fill(0);
-  for (;;) {
-    let best = -1;
-    let bestPosition = Number.POSITIVE_INFINITY;
-    for (let k = 0; k < lists.length; k++) {
-      const position = (lists[k] as readonly number[])[heads[k] as number];
-      if (position !== undefined && position < bestPosition) {
-        best = k;
-        bestPosition = position;
-      }
+  return lists;
+}
+
+/** The smallest position at the heads of `lists` (advancing that head), or -1 when all are done. */
+function nextPosition(lists: readonly (readonly number[])[], heads: number[]): number {
+  let best = -1;
+  let bestPosition = Number.POSITIVE_INFINITY;
+  for (let k = 0; k < lists.length; k++) {
+    const position = (lists[k] as readonly number[])[heads[k] as number];
+    if (position !== undefined && position < bestPosition) {
+      best = k;
+      bestPosition = position;
     }
-    if (best < 0) return;
-    heads[best] = (heads[best] as number) + 1;
-    if (visit(bestPosition)) return;
   }
+  if (best < 0) return -1;
+  heads[best] = (heads[best] as number) + 1;
+  return bestPosition;
 }
 
 type PathKey = { kind: "exact" | "prefix"; value: string } | undefined;
