@@ -28,6 +28,8 @@ export const COMPILE_DIAGNOSTIC_CODES = {
   JIBE2041:
     "VirtualService host is not exposed by any server of the Gateway it is bound to: not served there",
   JIBE2042: "Ingress backend names an unknown Service or Service port: that path answers 503",
+  JIBE2043:
+    "VirtualService tls route destination at a PASSTHROUGH gateway server is not a known Service (or its port is ambiguous): connections for it are refused",
   JIBE2031:
     "CUSTOM policy names an extension provider mesh config does not define (or several providers): it denies what it matches",
   JIBE2060:

@@ -32,8 +32,9 @@ const SERVED_PROTOCOLS = new Set(["HTTP", "HTTPS", "HTTP2", "GRPC", "GRPC-WEB"])
  * part `ns/`, `./` or `*`/none must allow the VirtualService's namespace), narrowed to the more
  * specific of the two, as Istio intersects them.
  *
- * TLS is terminated in front of the edge (Cloudflare or a TLS load balancer): server TLS settings
- * are reported as not enforced, `httpsRedirect` is (by scheme).
+ * Server TLS (SIMPLE, MUTUAL, PASSTHROUGH) is enforced by the Node ingress gateway
+ * (`workers/gateway`); in front of the edge worker TLS ends at Cloudflare. `httpsRedirect` is
+ * enforced by both (by scheme). What no Jibe gateway implements is reported (JIBE2008).
  *
  * @example
  * ```ts
@@ -146,24 +147,36 @@ function authorityRegex(domain: string): string {
   return domain.startsWith("*") ? `.+${escaped.slice(1)}(:[0-9]+)?` : `${escaped}(:[0-9]+)?`;
 }
 
+/** Server TLS fields the Node ingress gateway does not implement yet (the rest it enforces). */
+const UNENFORCED_TLS_FIELDS = [
+  "credentialNames",
+  "tlsCertificates",
+  "caCrl",
+  "verifyCertificateSpki",
+  "verifyCertificateHash",
+] as const;
+
 function warnUnenforced(ref: string, server: GatewayServer, i: number, diagnostics: Diagnostic[]): void {
   const mode = server.tls?.mode;
   const protocol = server.port.protocol?.toUpperCase() ?? "";
   const warn = (path: string, message: string) =>
     diagnostics.push(compileDiagnostic("warning", "JIBE2008", ref, `spec.servers[${i}].${path}`, message));
-  if (mode === "PASSTHROUGH" || mode === "AUTO_PASSTHROUGH")
+  if (mode === "AUTO_PASSTHROUGH")
     warn(
       "tls.mode",
-      `tls mode ${mode} is not supported by Jibe's gateways (no SNI routing); this server serves nothing`,
+      "tls mode AUTO_PASSTHROUGH (multi-network SNI-DNAT) is not supported by Jibe's gateways; this server serves nothing (use PASSTHROUGH with VirtualService tls routes)",
     );
-  else if (mode)
+  else if (mode === "ISTIO_MUTUAL" || mode === "OPTIONAL_MUTUAL")
     warn(
       "tls.mode",
-      `tls mode ${mode} is accepted but TLS is terminated in front of Jibe's gateway (Cloudflare or a TLS load balancer); ${server.tls?.credentialName ? `credentialName "${server.tls.credentialName}" is not loaded` : "the certificates named are not loaded"}`,
+      `tls mode ${mode} is not supported by Jibe's gateways; this server serves nothing (use SIMPLE, or MUTUAL with caCertificates or a credentialName with ca.crt)`,
     );
-  if (!SERVED_PROTOCOLS.has(protocol) && !(mode === "PASSTHROUGH" || mode === "AUTO_PASSTHROUGH"))
+  for (const field of UNENFORCED_TLS_FIELDS)
+    if (server.tls?.[field] !== undefined)
+      warn(`tls.${field}`, `${field} is accepted but not enforced by Jibe's ingress gateway yet`);
+  if (!SERVED_PROTOCOLS.has(protocol) && !(protocol === "TLS" && mode === "PASSTHROUGH"))
     warn(
       "port.protocol",
-      `protocol ${protocol} is not served by Jibe's gateways (HTTP, HTTPS, HTTP2 and gRPC are)`,
+      `protocol ${protocol}${mode ? ` with tls mode ${mode}` : ""} is not served by Jibe's gateways (HTTP, HTTPS, HTTP2 and gRPC are, and TLS with PASSTHROUGH)`,
     );
 }

@@ -3,6 +3,7 @@ import { isSupportedKind } from "../model/kinds.ts";
 import { validateResource } from "../model/validate.ts";
 import { attachAuthz, createAuthzUnit } from "./authz-unit.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
+import { attachGatewayServers, gatewayServersOf } from "./gateway-servers.ts";
 import { canonicalJson, contentHash } from "./hash.ts";
 import { domainSuffix } from "./host-names.ts";
 import { attachInboundProtocols, inboundProtocolsOf } from "./inbound-protocols.ts";
@@ -161,7 +162,7 @@ export function createIncrementalCompiler(
       }
       memo = nextMemo;
 
-      const result = attachInboundProtocols(
+      const protocols = attachInboundProtocols(
         attachInboundTls(
           attachAuthz(
             assemble(proxy, proxyHash, state.revision, checked, memo),
@@ -171,6 +172,8 @@ export function createIncrementalCompiler(
         ),
         inboundProtocolsOf(index, proxy),
       );
+      // Gateways: the servers of the Istio Gateways selecting them (the Node ingress gateway listens on them).
+      const result = attachGatewayServers(protocols, gatewayServersOf(index, proxy, suffix));
       const changed = result.snapshot.version !== lastVersion;
       lastVersion = result.snapshot.version;
       return { ...result, changed };

@@ -11,6 +11,7 @@ export { clusterName, DEFAULT_LOAD_BALANCER } from "./clusters.ts";
 export { compile } from "./compile.ts";
 export { COMPILE_DIAGNOSTIC_CODES, type CompileDiagnosticCode } from "./compile-diagnostics.ts";
 export { bindGateways, type GatewayBinding, type GatewayExposure } from "./gateway-binding.ts";
+export { attachGatewayServers, gatewayServersOf } from "./gateway-servers.ts";
 export { canonicalJson, contentHash, fnv1a64 } from "./hash.ts";
 export { resolveHost, serviceDomains, serviceFqdn } from "./host-names.ts";
 export {
@@ -41,6 +42,8 @@ export type {
   Cluster,
   Diagnostic,
   Endpoint,
+  GatewayServerConfig,
+  GatewayServerTls,
   InboundTls,
   InboundTlsMode,
   ProxyIdentity,
@@ -48,6 +51,7 @@ export type {
   RouteAction,
   RouteMatch,
   Snapshot,
+  SniRoute,
   StringMatch,
   VirtualHost,
   WeightedCluster,

@@ -160,14 +160,15 @@ function warnTls(ingresses: readonly IndexedIngress[], host: string, diagnostics
     ing.spec.tls?.forEach((tls, i) => {
       const covers =
         (tls.hosts ?? []).some((h) => h.toLowerCase() === host) || (host === "*" && !tls.hosts?.length);
-      if (!covers) return;
+      // With a Secret, the Node ingress gateway terminates TLS (gateway-servers.ts); without, nothing can.
+      if (!covers || tls.secretName) return;
       diagnostics.push(
         compileDiagnostic(
           "warning",
           "JIBE2008",
           ing.ref,
           `spec.tls[${i}]`,
-          `TLS for ${host} is terminated in front of Jibe's gateway (Cloudflare or a TLS load balancer)${tls.secretName ? `; Secret "${tls.secretName}" is not loaded` : ""}`,
+          `TLS for ${host} has no secretName, so no gateway has a certificate to serve it; add secretName (a kubernetes.io/tls Secret)`,
         ),
       );
     });

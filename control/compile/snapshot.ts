@@ -360,4 +360,49 @@ export interface Snapshot {
    * (protocol.ts) reads it.
    */
   inboundProtocols?: Record<number, Protocol>;
+  /**
+   * Gateways: the servers of the Istio Gateways that select this proxy (`gateway-servers.ts`), one
+   * listener per port for the Node ingress gateway. Absent for sidecars and when none is bound.
+   */
+  gatewayServers?: GatewayServerConfig[];
+}
+
+/** One server of an Istio Gateway bound to this proxy, as the ingress gateway listens for it. */
+export interface GatewayServerConfig {
+  /** `Gateway/<ns>/<name>` and the server's index: `Gateway/istio-system/public#1`. */
+  origin: string;
+  port: number;
+  /** Upper-case server protocol: HTTP, HTTPS, HTTP2, GRPC, TLS, TCP… */
+  protocol: string;
+  /** Server hosts without their namespace part (`*`, `*.example.com`, `shop.example.com`). */
+  hosts: string[];
+  tls?: GatewayServerTls;
+  /** PASSTHROUGH servers: the VirtualService `tls` routes bound to the Gateway, in order. */
+  sniRoutes?: SniRoute[];
+}
+
+/**
+ * Istio `ServerTLSSettings` of a gateway server. File paths are the gateway's own files;
+ * `credentialName` is resolved by the gateway (compiling does no I/O).
+ */
+export interface GatewayServerTls {
+  httpsRedirect?: boolean;
+  mode?: "PASSTHROUGH" | "SIMPLE" | "MUTUAL" | "AUTO_PASSTHROUGH" | "ISTIO_MUTUAL" | "OPTIONAL_MUTUAL";
+  serverCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  credentialName?: string;
+  subjectAltNames?: string[];
+  minProtocolVersion?: "TLS_AUTO" | "TLSV1_0" | "TLSV1_1" | "TLSV1_2" | "TLSV1_3";
+  maxProtocolVersion?: "TLS_AUTO" | "TLSV1_0" | "TLSV1_1" | "TLSV1_2" | "TLSV1_3";
+  cipherSuites?: string[];
+}
+
+/** A VirtualService `tls` rule at a PASSTHROUGH server: connections whose SNI matches go to the destinations. */
+export interface SniRoute {
+  /** `VirtualService/<ns>/<name>#tls<index>`. */
+  origin: string;
+  /** SNI names (exact or `*.suffix`) this rule takes, already narrowed to the server's hosts. */
+  sniHosts: string[];
+  destinations: WeightedCluster[];
 }

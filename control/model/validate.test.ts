@@ -186,6 +186,18 @@ describe("validateResource", () => {
     expect(errors(dr)[0]).toMatchObject({ code: "JIBE1018", path: "spec.subsets[1].name" });
   });
 
+  it("requires sniHosts on every tls route match, as Istio does", () => {
+    const tls = (match: unknown) =>
+      vs({
+        hosts: ["db.example.com"],
+        gateways: ["gw"],
+        tls: [{ ...(match ? { match } : {}), route: [route("db")] }],
+      });
+    expect(errors(tls([{ sniHosts: ["db.example.com"] }]))).toEqual([]);
+    expect(errors(tls(undefined)).map((d) => d.path)).toEqual(["spec.tls[0].match"]);
+    expect(errors(tls([{ port: 443 }])).map((d) => d.path)).toEqual(["spec.tls[0].match[0].sniHosts"]);
+  });
+
   it("keeps Kubernetes server fields out of the stored resource", () => {
     const result = validateResource(
       vs(

@@ -55,7 +55,19 @@ export function checkVirtualService(spec: VirtualServiceSpec, report: Reporter):
       for (const [j, d] of (route.route ?? []).entries()) {
         checkDestination(d.destination, ["spec", field, i, "route", j, "destination"], report);
       }
+      if (field === "tls" && !route.match?.length)
+        report.error(
+          "JIBE1012",
+          ["spec", "tls", i, "match"],
+          'a tls route matches on SNI; add match: [{ sniHosts: ["db.example.com"] }]',
+        );
       route.match?.forEach((m, j) => {
+        if (field === "tls" && !m.sniHosts?.length)
+          report.error(
+            "JIBE1012",
+            ["spec", "tls", i, "match", j, "sniHosts"],
+            'a tls match needs sniHosts (the TLS server names it takes), e.g. ["db.example.com"]',
+          );
         checkPort(m.port, ["spec", field, i, "match", j, "port"], report);
         checkLabels(m.sourceLabels, ["spec", field, i, "match", j, "sourceLabels"], report);
       });

@@ -18,7 +18,7 @@ export function addForwardedHeaders(): Layer {
       const chain = Array.isArray(previous) ? previous.join(", ") : previous;
       headers["x-forwarded-for"] = chain ? `${chain}, ${client}` : client;
     }
-    headers["x-forwarded-proto"] ??= "http";
+    headers["x-forwarded-proto"] ??= ctx.scheme; // https at the ingress gateway over TLS
     if (ctx.authority) headers["x-forwarded-host"] ??= ctx.authority;
     return next(ctx);
   };

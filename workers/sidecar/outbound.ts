@@ -12,7 +12,7 @@ import { catchInternalErrors } from "./internal-error.ts";
 import { type ListenerStats, recordStats } from "./listener-stats.ts";
 import { routeToOriginalDestination } from "./original-destination.ts";
 import type { PeerSecurityLog } from "./peer-security.ts";
-import { compose, type Handler } from "./proxy-context.ts";
+import { compose, type Handler, type Layer } from "./proxy-context.ts";
 import { assignRequestId } from "./request-id.ts";
 import { mirrorRequests } from "./request-mirror.ts";
 import { rewriteUpstreamTarget } from "./request-rewrite.ts";
@@ -47,6 +47,10 @@ export interface OutboundDeps {
   upstreamAddress?: RetryForwardDeps["upstreamAddress"];
   /** Records how each upstream connection was secured (`jibe mtls check`). */
   peerSecurity?: PeerSecurityLog;
+  /** Requests arriving over TLS have scheme `https` (the ingress gateway terminates clients' TLS). */
+  schemeFromConnection?: boolean;
+  /** Refuses targets the listener does not serve (the ingress gateway: hosts of its port's servers). */
+  admitTarget?: Layer;
 }
 
 /**
@@ -68,7 +72,8 @@ export function createOutboundPipeline(deps: OutboundDeps): Handler {
       ...(deps.peerSecurity ? [deps.peerSecurity.outbound()] : []), // mTLS / TLS / plaintext per endpoint
       catchInternalErrors(deps.log), // a bug → 500, not a crash
       abortOnDownstreamClose(), // client gone → cancel (DC)
-      resolveTarget(), // Host / absolute URI (400 DPE)
+      resolveTarget({ schemeFromConnection: deps.schemeFromConnection ?? false }), // Host / absolute URI (400 DPE)
+      ...(deps.admitTarget ? [deps.admitTarget] : []), // gateway: a host no server of the port has (404 NR)
       stripHopByHopHeaders(),
       assignRequestId(deps.randomUUID), // x-request-id
       addForwardedHeaders(), // x-forwarded-*

@@ -45,9 +45,11 @@ function isAuthority(value: string): boolean {
 
 /**
  * Sets `ctx.authority` and `ctx.path` from the request line / Host header, and the upstream Host
- * header to that authority. Answers 400 (`DPE`) when the request names no authority.
+ * header to that authority. Answers 400 (`DPE`) when the request names no authority. With
+ * `schemeFromConnection` (the ingress gateway, where clients' TLS ends) a request that came over
+ * TLS has scheme `https`.
  */
-export function resolveTarget(): Layer {
+export function resolveTarget(options: { schemeFromConnection?: boolean } = {}): Layer {
   return (next) => async (ctx) => {
     // HTTP/2 names the authority in `:authority` (createContext took it into ctx.authority).
     const host = ctx.req.headers.host ?? (ctx.req.httpVersionMajor >= 2 ? ctx.authority : undefined);
@@ -58,7 +60,10 @@ export function resolveTarget(): Layer {
     }
     ctx.authority = target.authority;
     ctx.path = target.path;
-    ctx.scheme = target.scheme;
+    ctx.scheme =
+      options.schemeFromConnection && (ctx.req.socket as { encrypted?: boolean } | undefined)?.encrypted
+        ? "https"
+        : target.scheme;
     ctx.upstreamHeaders.host = target.authority;
     return next(ctx);
   };

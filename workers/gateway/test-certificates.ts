@@ -1,0 +1,126 @@
+/**
+ * Test support (not a `*.test.ts`): certificates made by the real `openssl` CLI in a temp folder, for
+ * gateway tests driven by `curl` and `openssl s_client`.
+ */
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** What a command-line client printed, and its exit code. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command and returns its exit code and output, never throwing on a non-zero exit. */
+export async function runCommand(command: string, args: string[], input?: string): Promise<CommandResult> {
+  const child = run(command, args, { timeout: 15_000 });
+  if (input !== undefined) child.child.stdin?.end(input);
+  else child.child.stdin?.end();
+  try {
+    const { stdout, stderr } = await child;
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return {
+      code: typeof failed.code === "number" ? failed.code : 1,
+      stdout: failed.stdout ?? "",
+      stderr: failed.stderr ?? "",
+    };
+  }
+}
+
+async function openssl(args: string[]): Promise<void> {
+  const result = await runCommand("openssl", args);
+  if (result.code !== 0) throw new Error(`openssl ${args.join(" ")}: ${result.stderr}`);
+}
+
+/** A folder of PEM files; `path(name)` is `<dir>/<name>`. */
+export interface CertificateDir {
+  dir: string;
+  path(name: string): string;
+  /** Makes a CA `<name>.crt` / `<name>.key` (P-256, one day). */
+  ca(name: string): Promise<void>;
+  /** Makes `<name>.crt` / `<name>.key` signed by CA `ca`, with subjectAltName `san` (e.g. `DNS:a.test`). */
+  leaf(name: string, ca: string, san: string): Promise<void>;
+  /** Copies PEM text into `<sub>/<file>` (a mounted Kubernetes Secret). */
+  write(relative: string, text: string): Promise<void>;
+  remove(): Promise<void>;
+}
+
+/**
+ * Creates a temp folder for certificates made with openssl.
+ *
+ * @example
+ * ```ts
+ * const certs = await createCertificateDir();
+ * await certs.ca("ca");
+ * await certs.leaf("shop", "ca", "DNS:shop.example.test");
+ * ```
+ */
+export async function createCertificateDir(): Promise<CertificateDir> {
+  const dir = await mkdtemp(join(tmpdir(), "jibe-gateway-"));
+  const path = (name: string) => join(dir, name);
+  const newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  return {
+    dir,
+    path,
+    async ca(name) {
+      await openssl([
+        "req",
+        "-x509",
+        ...newKey,
+        "-keyout",
+        path(`${name}.key`),
+        "-out",
+        path(`${name}.crt`),
+        "-days",
+        "1",
+        "-subj",
+        `/CN=${name}`,
+      ]);
+    },
+    async leaf(name, ca, san) {
+      await writeFile(path(`${name}.ext`), `subjectAltName=${san}\n`);
+      // A DNS SAN is also the subject CN (what s_client prints); others get the file name.
+      const cn = san.startsWith("DNS:") ? san.slice(4) : name;
+      await openssl([
+        "req",
+        ...newKey,
+        "-keyout",
+        path(`${name}.key`),
+        "-out",
+        path(`${name}.csr`),
+        "-subj",
+        `/CN=${cn}`,
+      ]);
+      await openssl([
+        "x509",
+        "-req",
+        "-in",
+        path(`${name}.csr`),
+        "-CA",
+        path(`${ca}.crt`),
+        "-CAkey",
+        path(`${ca}.key`),
+        "-CAcreateserial",
+        "-out",
+        path(`${name}.crt`),
+        "-days",
+        "1",
+        "-extfile",
+        path(`${name}.ext`),
+      ]);
+    },
+    async write(relative, text) {
+      await mkdir(join(dir, relative, ".."), { recursive: true });
+      await writeFile(join(dir, relative), text);
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
