@@ -1,43 +1,38 @@
-import { Counter, Registry } from "prom-client";
-import { ISTIO_LABEL_NAMES, istioLabels, type RequestRecord } from "../telemetry/index.ts";
+import { ISTIO_LABEL_NAMES, istioLabels, type RequestRecord, recordAttributes } from "../telemetry/index.ts";
+import type { MetricDefinition, MetricSeries } from "./metric-series.ts";
 
-/** Istio's gRPC message counters of one sidecar (the grpc_stats filter's), in a registry of their own. */
-export interface GrpcMessageMetrics {
-  /** Adds a completed gRPC request's messages; records of other requests are ignored. */
-  record(record: RequestRecord): void;
-  text(): Promise<string>;
-}
+/** Istio's gRPC message counters (the grpc_stats filter's), with the standard Istio labels. */
+export const GRPC_MESSAGE_METRICS: readonly MetricDefinition[] = [
+  {
+    metric: "GRPC_REQUEST_MESSAGES",
+    name: "istio_request_messages_total",
+    help: "gRPC messages sent by clients (Istio standard metric).",
+    labelNames: ISTIO_LABEL_NAMES,
+  },
+  {
+    metric: "GRPC_RESPONSE_MESSAGES",
+    name: "istio_response_messages_total",
+    help: "gRPC messages sent by servers (Istio standard metric).",
+    labelNames: ISTIO_LABEL_NAMES,
+  },
+];
 
 /**
- * Creates `istio_request_messages_total` and `istio_response_messages_total`: gRPC messages per
- * stream direction, with the standard Istio labels. Series appear with the first gRPC request.
- * Telemetry tag overrides and series expiry apply to the four HTTP metrics only.
+ * Adds a completed gRPC request's messages per stream direction to `series` (created over
+ * {@link GRPC_MESSAGE_METRICS}); records of other requests are ignored, so series appear with the
+ * first gRPC request. Tag overrides and idle expiry apply as to the HTTP metrics.
  *
  * @example
  * ```ts
- * const grpc = createGrpcMessageMetrics();
- * grpc.record(record); // record.grpcMessages = { request: 3, response: 1 }
+ * recordGrpcMessages(series, record); // record.grpcMessages = { request: 3, response: 1 }
  * ```
  */
-export function createGrpcMessageMetrics(): GrpcMessageMetrics {
-  const registry = new Registry();
-  const counter = (name: string, help: string) =>
-    new Counter({ name, help, labelNames: [...ISTIO_LABEL_NAMES], registers: [registry] });
-  const requests = counter(
-    "istio_request_messages_total",
-    "gRPC messages sent by clients (Istio standard metric).",
-  );
-  const responses = counter(
-    "istio_response_messages_total",
-    "gRPC messages sent by servers (Istio standard metric).",
-  );
-  return {
-    record(record) {
-      if (!record.grpcMessages) return;
-      const labels = istioLabels(record);
-      requests.inc(labels, record.grpcMessages.request);
-      responses.inc(labels, record.grpcMessages.response);
-    },
-    text: () => registry.metrics(),
-  };
+export function recordGrpcMessages(series: MetricSeries, record: RequestRecord): void {
+  if (!record.grpcMessages) return;
+  const base = istioLabels(record);
+  const attributes = recordAttributes(record);
+  series.series("GRPC_REQUEST_MESSAGES", record.reporter, base, attributes)?.add(record.grpcMessages.request);
+  series
+    .series("GRPC_RESPONSE_MESSAGES", record.reporter, base, attributes)
+    ?.add(record.grpcMessages.response);
 }

@@ -1,15 +1,12 @@
-import { Counter, Histogram, Registry } from "prom-client";
 import {
   HTTP_METRIC_NAMES,
   type HttpMetric,
+  ISTIO_LABEL_NAMES,
   istioLabels,
-  type MetricPlan,
-  metricLabels,
-  planMetrics,
   type RequestRecord,
   recordAttributes,
-  type TelemetryPolicy,
 } from "../telemetry/index.ts";
+import type { MetricDefinition, MetricSeries } from "./metric-series.ts";
 
 const HELP: Readonly<Record<HttpMetric, string>> = {
   REQUEST_COUNT: "Requests handled by this proxy (Istio standard metric).",
@@ -21,137 +18,32 @@ const HELP: Readonly<Record<HttpMetric, string>> = {
 
 const METRICS: readonly HttpMetric[] = ["REQUEST_COUNT", "REQUEST_DURATION", "REQUEST_SIZE", "RESPONSE_SIZE"];
 
-/** Istio's HTTP metrics of one proxy, in a registry of their own (never prom-client's global one). */
-export interface RequestMetrics {
-  /** Installs the plans of a policy; a change of labels, buckets or expiry starts a fresh registry. */
-  configure(policy: TelemetryPolicy): void;
-  record(record: RequestRecord): void;
-  /** Drops series idle longer than the policy's expiry. */
-  expire(): void;
-  /** The Prometheus text exposition (expired series dropped first). */
-  text(): Promise<string>;
-  readonly contentType: string;
-  /** Live series per metric (a cardinality gauge for tests and `/stats`). */
-  seriesCount(): Record<string, number>;
-}
-
-interface Installed {
-  key: string;
-  registry: Registry;
-  plans: Record<HttpMetric, MetricPlan>;
-  metrics: Record<HttpMetric, Counter | Histogram>;
-  /** Per metric: series key → labels and last update (ms). */
-  seen: Record<HttpMetric, Map<string, { labels: Record<string, string>; at: number }>>;
-  expiryMs?: number;
-}
+/** `istio_requests_total`, `istio_request_duration_milliseconds`, `istio_request_bytes`, `istio_response_bytes`. */
+export const REQUEST_METRICS: readonly MetricDefinition[] = METRICS.map((metric) => ({
+  metric,
+  name: HTTP_METRIC_NAMES[metric],
+  help: HELP[metric],
+  labelNames: ISTIO_LABEL_NAMES,
+}));
 
 /**
- * Creates the sidecar's request metrics: `istio_requests_total`,
- * `istio_request_duration_milliseconds`, `istio_request_bytes` and `istio_response_bytes`, with
- * Istio's labels, the policy's tag overrides and buckets, and (beyond Istio) expiry of idle series.
+ * Records one completed request in Istio's four HTTP metrics of `series` (created over
+ * {@link REQUEST_METRICS}), with Istio's labels and the policy's tag overrides.
  *
  * @example
  * ```ts
- * const metrics = createRequestMetrics(Date.now);
- * metrics.configure(policy);
- * metrics.record(record);
- * res.end(await metrics.text());
+ * const series = createMetricSeries([...REQUEST_METRICS], Date.now);
+ * recordRequestMetrics(series, record);
  * ```
  */
-export function createRequestMetrics(clock: () => number): RequestMetrics {
-  let installed: Installed | undefined;
-
-  const install = (
-    policy: TelemetryPolicy,
-    plans: Record<HttpMetric, MetricPlan>,
-    key: string,
-  ): Installed => {
-    const registry = new Registry();
-    const build = (metric: HttpMetric): Counter | Histogram => {
-      const plan = plans[metric];
-      const common = {
-        name: HTTP_METRIC_NAMES[metric],
-        help: HELP[metric],
-        labelNames: [...plan.labelNames],
-        registers: [registry],
-      };
-      return plan.buckets ? new Histogram({ ...common, buckets: [...plan.buckets] }) : new Counter(common);
-    };
-    return {
-      key,
-      registry,
-      plans,
-      metrics: {
-        REQUEST_COUNT: build("REQUEST_COUNT"),
-        REQUEST_DURATION: build("REQUEST_DURATION"),
-        REQUEST_SIZE: build("REQUEST_SIZE"),
-        RESPONSE_SIZE: build("RESPONSE_SIZE"),
-      },
-      seen: {
-        REQUEST_COUNT: new Map(),
-        REQUEST_DURATION: new Map(),
-        REQUEST_SIZE: new Map(),
-        RESPONSE_SIZE: new Map(),
-      },
-      ...(policy.metrics.expiryMs === undefined ? {} : { expiryMs: policy.metrics.expiryMs }),
-    };
+export function recordRequestMetrics(series: MetricSeries, record: RequestRecord): void {
+  const base = istioLabels(record);
+  const attributes = recordAttributes(record);
+  const values: Record<HttpMetric, number> = {
+    REQUEST_COUNT: 1,
+    REQUEST_DURATION: record.durationMs,
+    REQUEST_SIZE: record.requestBytes,
+    RESPONSE_SIZE: record.responseBytes,
   };
-
-  const expire = () => {
-    const current = installed;
-    if (current?.expiryMs === undefined) return;
-    const oldest = clock() - current.expiryMs;
-    for (const metric of METRICS) {
-      for (const [key, entry] of current.seen[metric]) {
-        if (entry.at > oldest) continue;
-        current.metrics[metric].remove(entry.labels);
-        current.seen[metric].delete(key);
-      }
-    }
-  };
-
-  return {
-    contentType: Registry.PROMETHEUS_CONTENT_TYPE,
-    configure(policy) {
-      const plans = planMetrics(policy);
-      const key = JSON.stringify({ plans, expiry: policy.metrics.expiryMs });
-      if (installed?.key !== key) installed = install(policy, plans, key);
-    },
-    record(record) {
-      const current = installed;
-      if (!current) return;
-      const base = istioLabels(record);
-      const attributes = recordAttributes(record);
-      const now = clock();
-      const values: Record<HttpMetric, number> = {
-        REQUEST_COUNT: 1,
-        REQUEST_DURATION: record.durationMs,
-        REQUEST_SIZE: record.requestBytes,
-        RESPONSE_SIZE: record.responseBytes,
-      };
-      for (const metric of METRICS) {
-        const plan = current.plans[metric];
-        if (!plan.reporters[record.reporter].enabled) continue;
-        const labels = metricLabels(plan, record.reporter, base, attributes);
-        const instrument = current.metrics[metric];
-        if (instrument instanceof Histogram) instrument.observe(labels, values[metric]);
-        else instrument.inc(labels, 1);
-        current.seen[metric].set(seriesKey(labels), { labels, at: now });
-      }
-    },
-    expire,
-    async text() {
-      expire();
-      return installed ? installed.registry.metrics() : "";
-    },
-    seriesCount() {
-      const counts: Record<string, number> = {};
-      for (const metric of METRICS) counts[HTTP_METRIC_NAMES[metric]] = installed?.seen[metric].size ?? 0;
-      return counts;
-    },
-  };
-}
-
-function seriesKey(labels: Record<string, string>): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  for (const metric of METRICS) series.series(metric, record.reporter, base, attributes)?.add(values[metric]);
 }

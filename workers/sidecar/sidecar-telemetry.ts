@@ -14,9 +14,11 @@ import {
   workloadMetadataOf,
 } from "../telemetry/index.ts";
 import { createAccessLog } from "./access-log.ts";
-import { createGrpcMessageMetrics } from "./grpc-message-metrics.ts";
-import { createRequestMetrics } from "./request-metrics.ts";
+import { GRPC_MESSAGE_METRICS, recordGrpcMessages } from "./grpc-message-metrics.ts";
+import { createMetricSeries } from "./metric-series.ts";
+import { REQUEST_METRICS, recordRequestMetrics } from "./request-metrics.ts";
 import { createSpanExport, type TracingProvider } from "./span-export.ts";
+import { createTcpMetrics, TCP_METRICS, type TcpMetrics } from "./tcp-metrics.ts";
 
 /** Telemetry settings of a sidecar (the mesh-wide part; Telemetry resources refine it). */
 export interface SidecarTelemetryOptions {
@@ -45,9 +47,13 @@ export interface SidecarTelemetry {
    * caller keeping an outside Host (the edge) does not make it a Host-header fallback.
    */
   destinationService(authority: string, routed: string | undefined, local?: string): DestinationService;
+  /** Port of the Service whose endpoint is this inbound listener (`local`, `address:port`), when known. */
+  servicePortAt(local: string): number | undefined;
   randomHex(bytes: number): string;
   /** Metrics, span and access log of a completed request. */
   complete(record: RequestRecord): void;
+  /** Istio's TCP metrics, under the same Telemetry overrides and expiry as the HTTP ones. */
+  readonly tcp: TcpMetrics;
   metricsText(): Promise<string>;
   readonly metricsContentType: string;
   seriesCount(): Record<string, number>;
@@ -81,8 +87,8 @@ export function createSidecarTelemetry(
 ): SidecarTelemetry {
   const clock = sources.clock ?? Date.now;
   const self = workloadMetadataOf(sources.proxy, options.clusterId);
-  const metrics = createRequestMetrics(clock);
-  const grpcMessages = createGrpcMessageMetrics();
+  // One series layer for HTTP, gRPC message and TCP metrics: tag overrides and expiry apply alike.
+  const metrics = createMetricSeries([...REQUEST_METRICS, ...GRPC_MESSAGE_METRICS, ...TCP_METRICS], clock);
   const spans = createSpanExport({
     providers: options.tracingProviders ?? {},
     ...(options.mesh?.tracingProvider ? { defaultProvider: options.mesh.tracingProvider } : {}),
@@ -112,15 +118,15 @@ export function createSidecarTelemetry(
       servicesFor = { snapshot, services: new Set(Object.values(snapshot.clusters).map((c) => c.service)) };
     return servicesFor.services;
   };
-  let ownFor: { snapshot: Snapshot; byEndpoint: Map<string, string> } | undefined;
+  let ownFor: { snapshot: Snapshot; byEndpoint: Map<string, { service: string; port: number }> } | undefined;
   const ownServiceAt = (local: string) => {
     const snapshot = sources.snapshot();
     if (ownFor?.snapshot !== snapshot) {
-      const byEndpoint = new Map<string, string>();
+      const byEndpoint = new Map<string, { service: string; port: number }>();
       for (const cluster of Object.values(snapshot.clusters))
         for (const endpoint of cluster.endpoints) {
           const key = `${endpoint.address}:${endpoint.port}`;
-          if (!byEndpoint.has(key)) byEndpoint.set(key, cluster.service);
+          if (!byEndpoint.has(key)) byEndpoint.set(key, { service: cluster.service, port: cluster.port });
         }
       ownFor = { snapshot, byEndpoint };
     }
@@ -134,8 +140,9 @@ export function createSidecarTelemetry(
     self,
     peerHeader: encodePeerHeader(self),
     policy,
+    tcp: createTcpMetrics(metrics, policy),
     destinationService: (authority, routed, local) => {
-      const own = routed ?? (local === undefined ? undefined : ownServiceAt(local));
+      const own = routed ?? (local === undefined ? undefined : ownServiceAt(local)?.service);
       return resolveDestinationService({
         ...(own ? { routed: own } : {}),
         authority,
@@ -145,18 +152,19 @@ export function createSidecarTelemetry(
         hostHeaderFallback: policy().metrics.hostHeaderFallback,
       });
     },
+    servicePortAt: (local) => ownServiceAt(local)?.port,
     randomHex: (bytes) => randomBytes(bytes).toString("hex"),
     complete(record) {
       const current = policy();
-      metrics.record(record);
-      grpcMessages.record(record);
+      recordRequestMetrics(metrics, record);
+      recordGrpcMessages(metrics, record);
       const tracing = current.tracing[record.reporter];
       if (record.trace?.sampled && tracing.reportSpans) spans.export(record, tracing.provider);
       accessLog(record, current.accessLogging[record.reporter]);
     },
     metricsText: async () => {
       policy();
-      return `${await metrics.text()}${await grpcMessages.text()}`;
+      return metrics.text();
     },
     metricsContentType: metrics.contentType,
     seriesCount: () => metrics.seriesCount(),

@@ -3,6 +3,7 @@ import { TLSSocket } from "node:tls";
 import type { Logger } from "../../broker/logger.ts";
 import type { Snapshot } from "../../control/compile/snapshot.ts";
 import { peerSpiffeId } from "../../identity/tls-options.ts";
+import type { AuthzDecision } from "../engine/authz-facts.ts";
 import { authorize, createAuthzTableCache } from "../engine/index.ts";
 import type { DestinationService, WorkloadMetadata } from "../telemetry/index.ts";
 import type { TcpMetrics } from "./tcp-metrics.ts";
@@ -17,8 +18,8 @@ export interface InboundTcpDeps {
   /** The `destination_service` labels of this workload's TCP service. */
   destinationService: () => DestinationService;
   log: Logger;
-  /** Counts connections AuthorizationPolicy refused. */
-  onDenied?: () => void;
+  /** Counts each connection's authorization decision (allowed, denied, dry-run, audit). */
+  onDecision?: (decision: AuthzDecision) => void;
 }
 
 /**
@@ -51,8 +52,8 @@ export function createInboundTcpProxy(deps: InboundTcpDeps): (socket: Socket) =>
         destinationPort: deps.appPort,
         ...(principal ? { peer: { principal } } : {}),
       });
+      deps.onDecision?.(decision);
       if (!decision.allowed) {
-        deps.onDenied?.();
         deps.log.debug(`inbound tcp from ${socket.remoteAddress}: denied (${decision.reason})`);
         socket.destroy();
         return;
@@ -65,7 +66,9 @@ export function createInboundTcpProxy(deps: InboundTcpDeps): (socket: Socket) =>
         const metrics = deps.metrics.open({
           reporter: "destination",
           self: deps.self,
-          ...(principal ? { peerPrincipal: principal } : {}),
+          // Istio's `source_principal` is the full SPIFFE ID; its namespace labels the source.
+          ...(spiffeId ? { peerPrincipal: spiffeId } : {}),
+          destinationPort: deps.appPort,
           connectionSecurityPolicy: socket instanceof TLSSocket ? "mutual_tls" : "none",
           destinationService: deps.destinationService(),
           responseFlags: "-",

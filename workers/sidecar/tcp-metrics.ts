@@ -1,10 +1,11 @@
-import { Counter, Registry } from "prom-client";
 import {
   TCP_LABEL_NAMES,
   TCP_METRIC_NAMES,
   type TcpConnectionRecord,
+  tcpAttributes,
   tcpLabels,
 } from "../telemetry/index.ts";
+import type { MetricDefinition, MetricSeries } from "./metric-series.ts";
 
 /** Counts one proxied connection; `bytes` as they flow, `close` once. */
 export interface TcpConnectionMetrics {
@@ -16,61 +17,77 @@ export interface TcpConnectionMetrics {
   close(): void;
 }
 
-/** Istio's TCP metrics of one sidecar, in a registry of their own. */
+/** Istio's TCP metrics of one sidecar. */
 export interface TcpMetrics {
   /** Counts an opened connection and returns its byte and close counters. */
   open(record: TcpConnectionRecord): TcpConnectionMetrics;
-  /** The Prometheus text exposition. */
-  text(): Promise<string>;
 }
 
-const HELP = {
-  opened: "TCP connections opened through this proxy (Istio standard metric).",
-  closed: "TCP connections closed through this proxy (Istio standard metric).",
-  sent: "Bytes sent to the client during TCP connections (Istio standard metric).",
-  received: "Bytes received from the client during TCP connections (Istio standard metric).",
-} as const;
+/**
+ * `istio_tcp_connections_opened_total`, `istio_tcp_connections_closed_total`,
+ * `istio_tcp_sent_bytes_total` and `istio_tcp_received_bytes_total`.
+ */
+export const TCP_METRICS: readonly MetricDefinition[] = [
+  {
+    metric: "TCP_OPENED_CONNECTIONS",
+    name: TCP_METRIC_NAMES.opened,
+    help: "TCP connections opened through this proxy (Istio standard metric).",
+    labelNames: TCP_LABEL_NAMES,
+  },
+  {
+    metric: "TCP_CLOSED_CONNECTIONS",
+    name: TCP_METRIC_NAMES.closed,
+    help: "TCP connections closed through this proxy (Istio standard metric).",
+    labelNames: TCP_LABEL_NAMES,
+  },
+  {
+    metric: "TCP_SENT_BYTES",
+    name: TCP_METRIC_NAMES.sent,
+    help: "Bytes sent to the client during TCP connections (Istio standard metric).",
+    labelNames: TCP_LABEL_NAMES,
+  },
+  {
+    metric: "TCP_RECEIVED_BYTES",
+    name: TCP_METRIC_NAMES.received,
+    help: "Bytes received from the client during TCP connections (Istio standard metric).",
+    labelNames: TCP_LABEL_NAMES,
+  },
+];
 
 /**
- * Creates `istio_tcp_connections_opened_total`, `istio_tcp_connections_closed_total`,
- * `istio_tcp_sent_bytes_total` and `istio_tcp_received_bytes_total` with Istio's labels
- * (`request_protocol="tcp"`). Telemetry tag overrides and series expiry apply to HTTP metrics only.
+ * Creates the TCP recorder over `series` (created over {@link TCP_METRICS} and configured with the
+ * policy in force before each connection: `policy` is called at open). Istio's labels
+ * (`request_protocol="tcp"`), the Telemetry tag overrides, disabled reporters and idle-series
+ * expiry apply as to the HTTP metrics; labels are resolved once per connection.
  *
  * @example
  * ```ts
- * const conn = tcpMetrics.open(record);
+ * const conn = createTcpMetrics(series, telemetry.policy).open(record);
  * socket.on("data", (chunk) => conn.received(chunk.length));
  * socket.once("close", () => conn.close());
  * ```
  */
-export function createTcpMetrics(): TcpMetrics {
-  const registry = new Registry();
-  const counter = (key: keyof typeof TCP_METRIC_NAMES) =>
-    new Counter({
-      name: TCP_METRIC_NAMES[key],
-      help: HELP[key],
-      labelNames: [...TCP_LABEL_NAMES],
-      registers: [registry],
-    });
-  const opened = counter("opened");
-  const closed = counter("closed");
-  const sent = counter("sent");
-  const received = counter("received");
+export function createTcpMetrics(series: MetricSeries, policy: () => unknown): TcpMetrics {
   return {
     open(record) {
+      policy();
       const labels = tcpLabels(record);
-      opened.inc(labels);
+      const attributes = tcpAttributes(record);
+      const of = (metric: MetricDefinition["metric"]) =>
+        series.series(metric, record.reporter, labels, attributes);
+      of("TCP_OPENED_CONNECTIONS")?.add(1);
+      const received = of("TCP_RECEIVED_BYTES");
+      const sent = of("TCP_SENT_BYTES");
       let done = false;
       return {
-        received: (bytes) => received.inc(labels, bytes),
-        sent: (bytes) => sent.inc(labels, bytes),
+        received: (bytes) => received?.add(bytes),
+        sent: (bytes) => sent?.add(bytes),
         close() {
           if (done) return;
           done = true;
-          closed.inc(labels);
+          of("TCP_CLOSED_CONNECTIONS")?.add(1);
         },
       };
     },
-    text: () => registry.metrics(),
   };
 }

@@ -135,6 +135,7 @@ async function openTcpRoute(deps: OutboundTcpDeps, authority: string): Promise<O
       connectionSecurityPolicy: "unknown",
       destinationService: deps.destinationService(authority, cluster.service),
       responseFlags: flags,
+      upstreamCluster: cluster.name,
     });
   if (!endpoint) {
     record("UH").close();

@@ -25,8 +25,14 @@ describe("telemetry environment", () => {
     expect(() => readTelemetryEnv({ JIBE_TRACE_SAMPLING: "150" })).toThrow(
       /JIBE_TRACE_SAMPLING=150 .* 0 to 100/,
     );
-    expect(() => readTelemetryEnv({ JIBE_OTLP_ENDPOINT: "nope" })).toThrow(
-      /JIBE_OTLP_ENDPOINT=nope is not a URL/,
-    );
+    for (const endpoint of ["nope", "collector:4318", "ftp://collector/v1/traces", "unix:/run/otel.sock"])
+      expect(() => readTelemetryEnv({ JIBE_OTLP_ENDPOINT: endpoint })).toThrow(
+        `JIBE_OTLP_ENDPOINT=${endpoint} is not an http(s) URL; use e.g. http://127.0.0.1:4318/v1/traces`,
+      );
+    expect(
+      readTelemetryEnv({ JIBE_OTLP_ENDPOINT: "https://otel.example:4318/v1/traces" }).tracingProviders,
+    ).toEqual({
+      otel: { otlpHttpEndpoint: "https://otel.example:4318/v1/traces" },
+    });
   });
 });

@@ -33,10 +33,11 @@ export function readTelemetryEnv(
   const accessLog = env.JIBE_ACCESS_LOG?.trim().toLowerCase();
   if (accessLog) mesh.accessLog = ["1", "true", "on", "yes"].includes(accessLog);
   const endpoint = env.JIBE_OTLP_ENDPOINT?.trim();
-  if (endpoint && !URL.canParse(endpoint))
+  // `collector:4318` parses as a URL of scheme `collector:`: only http(s) reaches an OTLP/HTTP receiver.
+  if (endpoint && !(URL.canParse(endpoint) && /^https?:$/.test(new URL(endpoint).protocol)))
     throw new SidecarError(
       "sidecar-config-invalid",
-      `JIBE_OTLP_ENDPOINT=${endpoint} is not a URL; use e.g. http://127.0.0.1:4318/v1/traces`,
+      `JIBE_OTLP_ENDPOINT=${endpoint} is not an http(s) URL; use e.g. http://127.0.0.1:4318/v1/traces`,
       { user: true },
     );
   if (endpoint) mesh.tracingProvider = "otel";

@@ -349,6 +349,20 @@ describe("tracing", () => {
     });
   });
 
+  it("names an inbound span after the Service port, not the port of the caller's Host", async () => {
+    const traceId = "5cf92f3577b34da6a3ce929d0e0e4737";
+    // As the edge does: the inbound listener is reached with the outside Host (and its port) kept.
+    const answer = await call(reviews.inboundPort, "shop.example.com:8443", "/reviews/1", {
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
+    expect(answer.status).toBe(200);
+    await reviews.flushSpans();
+    await waitFor(() => otlp.spans.some((s) => s.traceId === traceId), 5_000, "server span");
+    const serverSpan = otlp.spans.find((s) => s.traceId === traceId);
+    expect(serverSpan?.kind).toBe(2);
+    expect(serverSpan?.name).toBe("reviews.default.svc.cluster.local:9080/*");
+  });
+
   it("continues the caller's trace and honours its 'not sampled' decision", async () => {
     const caller = await client("caller", { mesh: { samplingPercentage: 100 } });
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";

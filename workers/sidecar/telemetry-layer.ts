@@ -135,6 +135,7 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
           responseBytes:
             responseBytes ?? (res.headersSent ? Number(res.getHeader("content-length") ?? 0) : 0),
           ...upstreamOf(ctx),
+          ...servicePortOf(ctx, telemetry, local),
           ...(ctx.route ? { routeName: ctx.route.origin } : {}),
           ...(remote ? { downstreamRemoteAddress: remote } : {}),
           ...(local ? { downstreamLocalAddress: local } : {}),
@@ -154,6 +155,19 @@ function upstreamOf(ctx: ProxyContext): Pick<RequestRecord, "upstreamHost" | "up
   const upstreamHost = `${endpoint.address}:${endpoint.port}`;
   const upstreamCluster = ctx.direction === "inbound" ? `inbound|${endpoint.port}||` : ctx.cluster?.name;
   return upstreamCluster ? { upstreamHost, upstreamCluster } : { upstreamHost };
+}
+
+/**
+ * Inbound, the Service port of this listener: a caller keeping an outside Host (the edge) names
+ * another port. Outbound, the routed cluster name (`outbound|<port>|…`) already carries it.
+ */
+function servicePortOf(
+  ctx: ProxyContext,
+  telemetry: SidecarTelemetry,
+  local: string | undefined,
+): Pick<RequestRecord, "servicePort"> {
+  const port = ctx.direction === "inbound" && local ? telemetry.servicePortAt(local) : undefined;
+  return port === undefined ? {} : { servicePort: port };
 }
 
 function requestIdOf(ctx: ProxyContext): Pick<RequestRecord, "requestId"> {

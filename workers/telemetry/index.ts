@@ -18,8 +18,10 @@ export {
 export {
   HTTP_METRIC_NAMES,
   type HttpMetric,
+  type IstioMetric,
   type MetricPlan,
   metricLabels,
+  planMetric,
   planMetrics,
 } from "./metric-plan.ts";
 export { decodePeerHeader, encodePeerHeader, PEER_HEADER } from "./peer-header.ts";
@@ -29,6 +31,7 @@ export {
   TCP_LABEL_NAMES,
   TCP_METRIC_NAMES,
   type TcpConnectionRecord,
+  tcpAttributes,
   tcpLabels,
 } from "./tcp-labels.ts";
 export {

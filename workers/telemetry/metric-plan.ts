@@ -1,10 +1,13 @@
 import { type AttributeSource, evaluateValue } from "../../control/model/telemetry-expression.ts";
 import { ISTIO_LABEL_NAMES } from "./istio-labels.ts";
 import type { Reporter } from "./request-record.ts";
-import type { HistogramMetric, TagOverride, TelemetryPolicy } from "./telemetry-policy.ts";
+import type { HistogramMetric, MetricOverride, TagOverride, TelemetryPolicy } from "./telemetry-policy.ts";
 
 /** The HTTP metrics a proxy reports, by Istio's selector name. */
 export type HttpMetric = "REQUEST_COUNT" | HistogramMetric;
+
+/** Every standard metric a proxy reports, by Istio's selector name (HTTP, TCP and gRPC messages). */
+export type IstioMetric = Exclude<MetricOverride["metric"], "ALL_METRICS">;
 
 /** Prometheus names of the HTTP metrics (Istio's). */
 export const HTTP_METRIC_NAMES: Readonly<Record<HttpMetric, string>> = {
@@ -16,8 +19,8 @@ export const HTTP_METRIC_NAMES: Readonly<Record<HttpMetric, string>> = {
 
 /** How one metric is reported: its label names (fixed per registry) and each reporter's changes. */
 export interface MetricPlan {
-  metric: HttpMetric;
-  /** Istio's labels plus any a tag override adds. */
+  metric: IstioMetric;
+  /** The metric's standard labels plus any a tag override adds. */
   labelNames: readonly string[];
   /** Bucket boundaries (histograms only). */
   buckets?: readonly number[];
@@ -35,29 +38,47 @@ export interface MetricPlan {
  * ```
  */
 export function planMetrics(policy: TelemetryPolicy): Record<HttpMetric, MetricPlan> {
-  const plan = (metric: HttpMetric): MetricPlan => {
-    const names = new Set<string>(ISTIO_LABEL_NAMES);
-    const reporters = {
-      source: { enabled: true, tags: [] as TagOverride[] },
-      destination: { enabled: true, tags: [] as TagOverride[] },
-    };
-    for (const override of policy.metrics.overrides) {
-      if (override.metric !== "ALL_METRICS" && override.metric !== metric) continue;
-      for (const reporter of override.reporters) {
-        if (override.disabled !== undefined) reporters[reporter].enabled = !override.disabled;
-        reporters[reporter].tags.push(...override.tags);
-      }
-      for (const tag of override.tags) if (!("remove" in tag)) names.add(tag.tag);
-    }
-    const buckets = metric === "REQUEST_COUNT" ? undefined : policy.metrics.buckets[metric];
-    return { metric, labelNames: [...names], reporters, ...(buckets ? { buckets } : {}) };
-  };
   return {
-    REQUEST_COUNT: plan("REQUEST_COUNT"),
-    REQUEST_DURATION: plan("REQUEST_DURATION"),
-    REQUEST_SIZE: plan("REQUEST_SIZE"),
-    RESPONSE_SIZE: plan("RESPONSE_SIZE"),
+    REQUEST_COUNT: planMetric(policy, "REQUEST_COUNT", ISTIO_LABEL_NAMES),
+    REQUEST_DURATION: planMetric(policy, "REQUEST_DURATION", ISTIO_LABEL_NAMES),
+    REQUEST_SIZE: planMetric(policy, "REQUEST_SIZE", ISTIO_LABEL_NAMES),
+    RESPONSE_SIZE: planMetric(policy, "RESPONSE_SIZE", ISTIO_LABEL_NAMES),
   };
+}
+
+/**
+ * Applies a policy's overrides to one metric (HTTP, TCP or gRPC messages) whose standard labels are
+ * `standardLabels`; histograms (the three HTTP ones) get the policy's buckets.
+ *
+ * @example
+ * ```ts
+ * planMetric(policy, "TCP_SENT_BYTES", TCP_LABEL_NAMES).reporters.destination.tags;
+ * ```
+ */
+export function planMetric(
+  policy: TelemetryPolicy,
+  metric: IstioMetric,
+  standardLabels: readonly string[],
+): MetricPlan {
+  const names = new Set<string>(standardLabels);
+  const reporters = {
+    source: { enabled: true, tags: [] as TagOverride[] },
+    destination: { enabled: true, tags: [] as TagOverride[] },
+  };
+  for (const override of policy.metrics.overrides) {
+    if (override.metric !== "ALL_METRICS" && override.metric !== metric) continue;
+    for (const reporter of override.reporters) {
+      if (override.disabled !== undefined) reporters[reporter].enabled = !override.disabled;
+      reporters[reporter].tags.push(...override.tags);
+    }
+    for (const tag of override.tags) if (!("remove" in tag)) names.add(tag.tag);
+  }
+  const buckets = isHistogram(metric) ? policy.metrics.buckets[metric] : undefined;
+  return { metric, labelNames: [...names], reporters, ...(buckets ? { buckets } : {}) };
+}
+
+function isHistogram(metric: IstioMetric): metric is HistogramMetric {
+  return metric === "REQUEST_DURATION" || metric === "REQUEST_SIZE" || metric === "RESPONSE_SIZE";
 }
 
 /**

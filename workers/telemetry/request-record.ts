@@ -48,6 +48,11 @@ export interface RequestRecord {
   responseBytes: number;
   upstreamCluster?: string;
   upstreamHost?: string;
+  /**
+   * Port of the Service the request addressed: outbound, the routed cluster's; inbound, the port of
+   * the Service whose endpoint this listener is (not the caller's Host port).
+   */
+  servicePort?: number;
   routeName?: string;
   downstreamRemoteAddress?: string;
   downstreamLocalAddress?: string;

@@ -11,7 +11,9 @@ import type { RequestRecord } from "./request-record.ts";
  */
 export function spanName(record: RequestRecord): string {
   const port =
-    record.upstreamCluster?.match(/^outbound\|(\d+)\|/)?.[1] ?? record.authority.match(/:(\d+)$/)?.[1];
+    record.servicePort ??
+    record.upstreamCluster?.match(/^outbound\|(\d+)\|/)?.[1] ??
+    record.authority.match(/:(\d+)$/)?.[1];
   return `${record.destinationService.host}${port ? `:${port}` : ""}/*`;
 }
 

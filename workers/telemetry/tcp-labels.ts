@@ -1,3 +1,4 @@
+import type { AttributeSource } from "../../control/model/telemetry-expression.ts";
 import type { DestinationService } from "./destination-service.ts";
 import type { Reporter } from "./request-record.ts";
 import { UNKNOWN, type WorkloadMetadata } from "./workload-metadata.ts";
@@ -43,13 +44,20 @@ export interface TcpConnectionRecord {
   self: WorkloadMetadata;
   /** The other side's workload when known (outbound: from the endpoint's labels). */
   peer?: WorkloadMetadata;
+  /** This workload's SPIFFE ID (`spiffe://td/ns/<ns>/sa/<sa>`), as Istio's `*_principal` labels show it. */
   selfPrincipal?: string;
-  /** The other side's SPIFFE principal from its verified mTLS certificate. */
+  /**
+   * The other side's SPIFFE ID from its verified mTLS certificate. Without peer metadata its
+   * namespace still labels `*_workload_namespace`, as Istio does; the workload stays `unknown`.
+   */
   peerPrincipal?: string;
   connectionSecurityPolicy: "mutual_tls" | "none" | "unknown";
   destinationService: DestinationService;
   /** Envoy flags (`UF`, `UH`, …) or `-`. */
   responseFlags: string;
+  /** The port connected to (outbound: the service port; inbound: the workload port). */
+  destinationPort?: number;
+  upstreamCluster?: string;
 }
 
 /**
@@ -75,6 +83,8 @@ export function tcpLabels(record: TcpConnectionRecord): Record<(typeof TCP_LABEL
   });
   const s = side(source);
   const d = side(destination);
+  const peerNamespace = record.peer ? undefined : spiffeNamespace(record.peerPrincipal);
+  if (peerNamespace) (outbound ? d : s).namespace = peerNamespace;
   return {
     reporter: record.reporter,
     source_workload: s.workload,
@@ -99,5 +109,41 @@ export function tcpLabels(record: TcpConnectionRecord): Record<(typeof TCP_LABEL
     request_protocol: "tcp",
     response_flags: record.responseFlags,
     connection_security_policy: record.connectionSecurityPolicy,
+  };
+}
+
+const SPIFFE_WORKLOAD = /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/;
+
+function spiffeNamespace(principal: string | undefined): string | undefined {
+  return principal === undefined ? undefined : SPIFFE_WORKLOAD.exec(principal)?.[1];
+}
+
+/**
+ * What a Telemetry tag override's expression reads on a TCP connection: `request.protocol` (`tcp`),
+ * `response.flags`, `destination.port` and `upstream.cluster` when known; HTTP attributes and
+ * headers are absent (an override of them yields `unknown`).
+ *
+ * @example
+ * ```ts
+ * evaluateValue(parseValueExpression("request.protocol"), tcpAttributes(record)); // "tcp"
+ * ```
+ */
+export function tcpAttributes(record: TcpConnectionRecord): AttributeSource {
+  return {
+    attribute(name) {
+      switch (name) {
+        case "request.protocol":
+          return "tcp";
+        case "response.flags":
+          return record.responseFlags;
+        case "destination.port":
+          return record.destinationPort;
+        case "upstream.cluster":
+          return record.upstreamCluster;
+        default:
+          return undefined;
+      }
+    },
+    header: () => undefined,
   };
 }
