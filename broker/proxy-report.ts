@@ -1,9 +1,9 @@
 import { createInbox, type NatsConnection } from "@nats-io/nats-core";
 
 /**
- * What a proxy reports about its transport security when asked (`jibe proxy-config secret`,
- * `jibe mtls check`): its certificate chain, the inbound PeerAuthentication mode, and what it
- * observed on the wire. Requests go to {@link PROXY_REPORT_SUBJECT} (every proxy answers;
+ * What a proxy reports when asked (`jibe proxy-config secret`, `jibe mtls check`, `jibe authz
+ * stats`): its certificate chain, the inbound PeerAuthentication mode, what it observed on the
+ * wire, and its authorization decisions per policy. Requests go to {@link PROXY_REPORT_SUBJECT} (every proxy answers;
  * outside `jibe.v1.>` so policy sync never sees them). Reports are the proxies' own word, not
  * signed: restrict who may publish on the subject with NATS permissions. nats-core only.
  *
@@ -49,6 +49,32 @@ export interface InboundObservation {
   principals: Record<string, number>;
 }
 
+/** Decisions one AuthorizationPolicy made at a proxy (Envoy RBAC's `allowed`/`denied`/`shadow_*`). */
+export interface PolicyDecisionCounts {
+  allowed: number;
+  denied: number;
+  /** Dry-run (`istio.io/dry-run`): would have allowed / denied. */
+  shadowAllowed: number;
+  shadowDenied: number;
+  /** AUDIT: requests it marked. */
+  audited: number;
+}
+
+/** A proxy's inbound authorization decisions (HTTP requests and TCP connections). */
+export interface AuthzObservation {
+  /** Requests let through (all policies considered) and refused (403 / closed connection). */
+  allowed: number;
+  denied: number;
+  /** 401: a JWT was presented and failed verification. */
+  jwtRejected: number;
+  /** Requests a dry-run policy would have decided differently from the enforced decision. */
+  dryRunMismatch: number;
+  /** Keyed `AuthorizationPolicy/<ns>/<name>`, or `(no ALLOW policy matched)` for default denials. */
+  policies: Record<string, PolicyDecisionCounts>;
+  /** CUSTOM policies' external authorizer outcomes. */
+  extAuthz: { ok: number; denied: number; error: number; failureModeAllowed: number };
+}
+
 export interface ProxyReport {
   v: 1;
   proxy: string;
@@ -67,6 +93,8 @@ export interface ProxyReport {
   peerAuthentication: { mode: string; defaultMode: string; ports: Record<string, string> };
   inbound: InboundObservation;
   outbound: OutboundObservation[];
+  /** Absent from proxies that predate it. */
+  authz?: AuthzObservation;
 }
 
 const utf8 = new TextEncoder();

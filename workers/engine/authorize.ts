@@ -2,7 +2,15 @@ import type { ExtAuthzProvider } from "../../control/compile/authz-snapshot.ts";
 import type { AuthzDecision, AuthzFacts, AuthzMatch, AuthzVerdict } from "./authz-facts.ts";
 import { collectCandidates, collectIpCandidates } from "./authz-index.ts";
 import type { RequestView } from "./authz-rules.ts";
-import type { ActionGroup, AuthzTable, IndexedRule, PolicyGroups, RuleIndex } from "./authz-table.ts";
+import {
+  type ActionGroup,
+  type AuthzTable,
+  type IndexedRule,
+  nextEpoch,
+  type PolicyGroups,
+  type RuleIndex,
+  type TermMemo,
+} from "./authz-table.ts";
 import { principalParts, readAddress } from "./authz-values.ts";
 import type { ExtAuthzOutcome } from "./ext-authz.ts";
 import { normalizePath } from "./path-normalize.ts";
@@ -23,11 +31,12 @@ import { normalizePath } from "./path-normalize.ts";
  */
 export function authorize(table: AuthzTable, facts: AuthzFacts, customAllowed = false): AuthzDecision {
   if (table.empty) return { allowed: true, reason: "no-policy" };
-  const view = viewOf(facts);
-  const decision: AuthzDecision = evaluate(table.enforced, view, customAllowed);
-  const audit = firstMatch(table.enforced.audit, view);
+  const view = viewOf(facts, nextEpoch(table));
+  const { memo } = table;
+  const decision: AuthzDecision = evaluate(table.enforced, view, memo, customAllowed);
+  const audit = firstMatch(table.enforced.audit, view, memo);
   if (audit) decision.audit = matchOf(audit);
-  if (table.withDryRun) decision.dryRun = evaluate(table.withDryRun, view, customAllowed);
+  if (table.withDryRun) decision.dryRun = evaluate(table.withDryRun, view, memo, customAllowed);
   return decision;
 }
 
@@ -60,17 +69,22 @@ export async function authorizeWithExtAuthz(
   return { ...authorize(table, facts, true), extAuthz: outcome };
 }
 
-function evaluate(groups: PolicyGroups, view: RequestView, customAllowed: boolean): AuthzVerdict {
-  const custom = customAllowed ? undefined : firstMatch(groups.custom, view);
+function evaluate(
+  groups: PolicyGroups,
+  view: RequestView,
+  memo: TermMemo,
+  customAllowed: boolean,
+): AuthzVerdict {
+  const custom = customAllowed ? undefined : firstMatch(groups.custom, view, memo);
   if (custom) {
     const verdict: AuthzVerdict = { allowed: false, reason: "custom", match: matchOf(custom) };
     if (custom.provider) verdict.provider = custom.provider;
     return verdict;
   }
-  const deny = firstMatch(groups.deny, view);
+  const deny = firstMatch(groups.deny, view, memo);
   if (deny) return { allowed: false, reason: "deny", match: matchOf(deny) };
   if (groups.allow.policies === 0) return { allowed: true, reason: "no-allow-policy" };
-  const allow = firstMatch(groups.allow, view);
+  const allow = firstMatch(groups.allow, view, memo);
   if (allow) return { allowed: true, reason: "allow", match: matchOf(allow) };
   return { allowed: false, reason: "no-allow-match" };
 }
@@ -80,19 +94,63 @@ function matchOf(rule: IndexedRule): AuthzMatch {
 }
 
 /** The first rule (in policy order) that matches, trying only the rules the index cannot rule out. */
-function firstMatch(group: ActionGroup, view: RequestView): IndexedRule | undefined {
+function firstMatch(group: ActionGroup, view: RequestView, memo: TermMemo): IndexedRule | undefined {
   const index = view.facts.protocol === "http" ? group.http : group.tcp;
   if (index.rules.length === 0) return undefined;
-  const candidates = candidatesOf(index, view);
-  for (let i = 0; i < candidates.length; i++) {
-    const rule = index.rules[candidates[i]!]!;
+  const found = collectAll(index, view);
+  const rules = index.rules;
+  if (found.length === 0) {
+    const always = index.always;
+    for (let i = 0; i < always.length; i++) {
+      const rule = rules[always[i]!]!;
+      if (rule.test(view)) return rule;
+    }
+    return undefined;
+  }
+  for (const ordinal of index.always) found.push(ordinal);
+  if (found.length * 4 < rules.length) {
+    // Few candidates: in policy order (which decides the match reported), each once (a rule can be
+    // found twice: host with and without port).
+    found.sort((a, b) => a - b);
+    let previous = -1;
+    for (let i = 0; i < found.length; i++) {
+      const ordinal = found[i]!;
+      if (ordinal === previous) continue;
+      previous = ordinal;
+      const rule = rules[ordinal]!;
+      if (rule.test(view)) return rule;
+    }
+    return undefined;
+  }
+  // Many: mark them for this request and walk the rules in order, cheaper than sorting. A rule
+  // one of whose shared terms already failed for this request is skipped without calling it.
+  const { marks } = index;
+  const epoch = view.epoch;
+  for (let i = 0; i < found.length; i++) marks[found[i]!] = epoch;
+  for (let ordinal = 0; ordinal < rules.length; ordinal++) {
+    if (marks[ordinal] !== epoch || sharedTermFailed(index, ordinal, memo, epoch)) continue;
+    const rule = rules[ordinal]!;
     if (rule.test(view)) return rule;
   }
   return undefined;
 }
 
-function candidatesOf(index: RuleIndex, view: RequestView): readonly number[] {
-  const found: number[] = [];
+/** True when one of the rule's shared terms was already evaluated, false, for this request. */
+function sharedTermFailed(index: RuleIndex, ordinal: number, memo: TermMemo, epoch: number): boolean {
+  const { sharedStart, sharedIds } = index;
+  const { stamps, values } = memo;
+  const end = sharedStart[ordinal + 1]!;
+  for (let k = sharedStart[ordinal]!; k < end; k++) {
+    const id = sharedIds[k]!;
+    if (stamps[id] === epoch && values[id] === 0) return true;
+  }
+  return false;
+}
+
+/** The rules the index keeps for the request's values, unordered, possibly repeated (`always` excluded). */
+function collectAll(index: RuleIndex, view: RequestView): number[] {
+  const found = index.scratch;
+  found.length = 0;
   if (index.principal.size > 0 && view.peerPrincipal !== undefined)
     collectCandidates(index.principal, view.peerPrincipal, found);
   if (index.namespace.size > 0 && view.peerNamespace !== undefined)
@@ -112,17 +170,10 @@ function candidatesOf(index: RuleIndex, view: RequestView): readonly number[] {
     if (typeof value === "string") collectCandidates(condition.index, value, found);
     else if (value) for (const item of value) collectCandidates(condition.index, item, found);
   }
-  if (found.length === 0) return index.always;
-  // Policy order decides which match is reported; a rule found twice (host with and without port) counts once.
-  for (const ordinal of index.always) found.push(ordinal);
-  found.sort((a, b) => a - b);
-  let kept = 1;
-  for (let i = 1; i < found.length; i++) if (found[i] !== found[kept - 1]) found[kept++] = found[i]!;
-  found.length = kept;
   return found;
 }
 
-function viewOf(facts: AuthzFacts): RequestView {
+function viewOf(facts: AuthzFacts, epoch: number): RequestView {
   const principal = facts.peer?.principal.replace(/^spiffe:\/\//, "");
   const { namespace, serviceAccount } = principalParts(principal);
   const host = facts.host?.toLowerCase();
@@ -139,6 +190,7 @@ function viewOf(facts: AuthzFacts): RequestView {
     sourceIp: readAddress(facts.sourceIp),
     remoteIp: readAddress(facts.remoteIp ?? facts.sourceIp),
     destinationIp: readAddress(facts.destinationIp),
+    epoch,
   };
 }
 

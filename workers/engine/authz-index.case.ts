@@ -81,6 +81,7 @@ function policySet(next: () => number, count: number): StoredResource[] {
       if (Object.keys(defined(source)).length > 0) rule.from = [{ source: defined(source) }];
       if (Object.keys(defined(operation)).length > 0) rule.to = [{ operation: defined(operation) }];
       if (next() < 0.4) rule.when = [{ key: "request.headers[x-tenant]", values: some(HEADERS) }];
+      else if (next() < 0.2) rule.when = [{ key: "request.headers[x-tenant]", notValues: some(HEADERS) }];
       return rule;
     });
     const action = pick(["ALLOW", "ALLOW", "DENY", "AUDIT"]);
@@ -117,7 +118,8 @@ export function defineAuthzIndexCases(): void {
           workload("httpbin", "foo"),
         );
         const indexed = buildAuthzTable(snapshot.authz);
-        const reference = buildAuthzTable(snapshot.authz, { indexed: false });
+        // The reference tries every rule, each on its own (no index, no shared-term memo).
+        const reference = buildAuthzTable(snapshot.authz, { indexed: false, sharedTerms: false });
         for (let r = 0; r < 60; r++) {
           const facts = requestOf(next);
           expect(authorize(indexed, facts), `seed ${seed} request ${r}`).toEqual(authorize(reference, facts));
@@ -125,6 +127,31 @@ export function defineAuthzIndexCases(): void {
         }
       }
       expect(compared).toBe(2400);
+    });
+
+    it("never reads a term memoised for an earlier request, across the epoch's wrap-around", () => {
+      // Both rules share the `to` term (methods GET): it is memoised per request.
+      const { snapshot } = compile(
+        [
+          ap("get", "foo", { action: "ALLOW", rules: [{ to: [{ operation: { methods: ["GET"] } }] }] }),
+          ap("get-from-x", "foo", {
+            action: "ALLOW",
+            rules: [{ from: [{ source: { namespaces: ["x"] } }], to: [{ operation: { methods: ["GET"] } }] }],
+          }),
+        ],
+        workload("httpbin", "foo"),
+      );
+      // Without the index every rule is tried, so only the memo stands between a request and a stale result.
+      const table = buildAuthzTable(snapshot.authz, { indexed: false });
+      expect(authorize(table, httpRequest({ method: "GET" })).allowed).toBe(true); // epoch 1
+      table.memo.epoch = 0x7fffffff;
+      // The next request wraps to epoch 1 again: the GET's memoised `true` must not answer for it.
+      expect(authorize(table, httpRequest({ method: "POST" }))).toMatchObject({
+        allowed: false,
+        reason: "no-allow-match",
+      });
+      expect(table.memo.epoch).toBe(1);
+      expect(authorize(table, httpRequest({ method: "GET" })).allowed).toBe(true);
     });
   });
 }

@@ -30,10 +30,25 @@ export interface RequestView {
   sourceIp: Uint8Array | undefined;
   remoteIp: Uint8Array | undefined;
   destinationIp: Uint8Array | undefined;
+  /**
+   * This evaluation's stamp for memoised rule terms (see `authz-table.ts`): unique per request
+   * within a table, never 0.
+   */
+  epoch: number;
 }
 
 /** A compiled rule. */
 export type RulePredicate = (view: RequestView) => boolean;
+
+/**
+ * One conjunct of a rule: its `from` (any source), its `to` (any operation), or one `when`
+ * condition. Terms with equal `key` are the same predicate, so a table evaluates each distinct
+ * term at most once per request, however many rules share it.
+ */
+export interface RuleTerm {
+  key: string;
+  test: RulePredicate;
+}
 
 /**
  * How a rule is compiled: for HTTP requests, or for TCP connections in an ALLOW/AUDIT policy (a rule
@@ -51,16 +66,40 @@ export type RuleMode = "http" | "tcp-allow" | "tcp-deny";
  * ```
  */
 export function compileRule(rule: AuthzRule, mode: RuleMode): RulePredicate | undefined {
+  const terms = compileRuleTerms(rule, mode);
+  return terms && all(terms.map((term) => term.test));
+}
+
+/**
+ * Compiles one rule into the terms it requires (all must hold; none: always matches);
+ * `undefined` means it can never match in this mode.
+ *
+ * @example
+ * ```ts
+ * compileRuleTerms({ to: [{ operation: { methods: ["GET"] } }] }, "http")?.length; // 1
+ * ```
+ */
+export function compileRuleTerms(rule: AuthzRule, mode: RuleMode): RuleTerm[] | undefined {
   if (mode === "tcp-allow" && usesHttpFields(rule)) return undefined;
   const http = mode === "http";
-  const parts: RulePredicate[] = [];
-  if (rule.from) parts.push(any(rule.from.map((s) => compileSource(s, http))));
-  if (rule.to) parts.push(any(rule.to.map((o) => compileOperation(o, http))));
+  // The key holds everything the predicate is compiled from: the field's value and whether HTTP fields count.
+  const flag = http ? "h" : "t";
+  const terms: RuleTerm[] = [];
+  if (rule.from)
+    terms.push({
+      key: `from/${flag}/${JSON.stringify(rule.from)}`,
+      test: any(rule.from.map((s) => compileSource(s, http))),
+    });
+  if (rule.to)
+    terms.push({
+      key: `to/${flag}/${JSON.stringify(rule.to)}`,
+      test: any(rule.to.map((o) => compileOperation(o, http))),
+    });
   for (const condition of rule.when ?? []) {
     const test = compileCondition(condition, http);
-    if (test) parts.push(test);
+    if (test) terms.push({ key: `when/${flag}/${JSON.stringify(condition)}`, test });
   }
-  return all(parts);
+  return terms;
 }
 
 function usesHttpFields(rule: AuthzRule): boolean {
@@ -267,7 +306,8 @@ function listField(
   return negate ? (v) => !some(v) : some;
 }
 
-function all(parts: readonly RulePredicate[]): RulePredicate {
+/** All of the predicates hold (none: always true); small arities unrolled. */
+export function all(parts: readonly RulePredicate[]): RulePredicate {
   if (parts.length === 0) return () => true;
   // Small arities as direct closures: evaluation is a few calls per rule, not a loop.
   const [a, b, c] = parts as [RulePredicate, RulePredicate, RulePredicate];

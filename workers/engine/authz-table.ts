@@ -19,11 +19,13 @@ import {
   type ValueIndex,
 } from "./authz-index.ts";
 import {
+  all,
   type ConditionRead,
-  compileRule,
+  compileRuleTerms,
   conditionReader,
   type RuleMode,
   type RulePredicate,
+  type RuleTerm,
 } from "./authz-rules.ts";
 
 /** One compiled rule and the policy it belongs to. */
@@ -58,6 +60,18 @@ export interface RuleIndex {
   remoteIp: IpIndex;
   /** `when` conditions rules are keyed by, one index per condition key (`request.headers[x-tenant]`). */
   conditions: ConditionIndex[];
+  /**
+   * Evaluation scratch, reused by each (synchronous) request: candidates found, and per rule the
+   * epoch of the request that found it.
+   */
+  scratch: number[];
+  marks: Int32Array;
+  /**
+   * Per rule, its shared terms (memoised per request; see {@link TermMemo}): those of rule `i` are
+   * `sharedIds[sharedStart[i]]` up to `sharedIds[sharedStart[i + 1]]`.
+   */
+  sharedStart: Int32Array;
+  sharedIds: Int32Array;
 }
 
 /** Rules keyed by the values of one `when` key. */
@@ -96,6 +110,49 @@ export interface AuthzTable {
   withDryRun?: PolicyGroups;
   /** CUSTOM policies' providers by name. */
   providers: Readonly<Record<string, ExtAuthzProvider>>;
+  /** Per-request results of the terms rules share; see {@link nextEpoch}. */
+  memo: TermMemo;
+}
+
+/**
+ * Results of shared rule terms for the request being evaluated: a term whose stamp equals the
+ * request's epoch has its result in `values`. The only state a table changes while evaluating
+ * (synchronously, so requests never interleave); it caches, it never changes a decision.
+ */
+export interface TermMemo {
+  stamps: Int32Array;
+  values: Uint8Array;
+  epoch: number;
+}
+
+/**
+ * A fresh epoch for one request's evaluation (`RequestView.epoch`): the memoised term results and
+ * candidate marks of earlier requests no longer count.
+ */
+export function nextEpoch(table: AuthzTable): number {
+  const memo = table.memo;
+  if (memo.epoch >= 0x7fffffff) {
+    memo.stamps.fill(0);
+    for (const groups of [table.enforced, table.withDryRun])
+      for (const group of groups ? [groups.custom, groups.deny, groups.allow, groups.audit] : [])
+        for (const index of [group.http, group.tcp]) index.marks.fill(0);
+    memo.epoch = 0;
+  }
+  return ++memo.epoch;
+}
+
+/** Distinct terms of a table's rules, with how many rules use each. */
+interface TermPool {
+  byKey: Map<string, PooledTerm>;
+  terms: PooledTerm[];
+  /** Rules whose evaluator is built once every rule is known (it orders terms by use). */
+  pending: { entry: IndexedRule; terms: PooledTerm[]; index: RuleIndex; ordinal: number }[];
+}
+
+interface PooledTerm {
+  id: number;
+  test: RulePredicate;
+  uses: number;
 }
 
 /**
@@ -110,19 +167,98 @@ export interface AuthzTable {
  */
 export function buildAuthzTable(
   authz: AuthzSnapshot | undefined,
-  /** `indexed: false` tries every rule (the reference the index is tested against). */
-  options: { indexed?: boolean } = {},
+  /**
+   * `indexed: false` tries every rule; `sharedTerms: false` evaluates each rule on its own, without
+   * per-request memos of terms rules share. Both off: the reference the optimisations are tested against.
+   */
+  options: { indexed?: boolean; sharedTerms?: boolean } = {},
 ): AuthzTable {
   const indexed = options.indexed ?? true;
   const policies = authz?.policies ?? [];
+  const pool: TermPool = { byKey: new Map(), terms: [], pending: [] };
   const enforced = buildGroups(
     policies.filter((p) => !p.dryRun),
     indexed,
+    pool,
   );
   const empty = policies.length === 0;
   const providers = authz?.extAuthz ?? {};
-  if (!policies.some((p) => p.dryRun)) return { empty, enforced, providers };
-  return { empty, enforced, withDryRun: buildGroups(policies, indexed), providers };
+  const withDryRun = policies.some((p) => p.dryRun) ? buildGroups(policies, indexed, pool) : undefined;
+  const memo = finishRules(pool, options.sharedTerms ?? true);
+  return { empty, enforced, ...(withDryRun ? { withDryRun } : {}), providers, memo };
+}
+
+/**
+ * Builds each rule's evaluator: terms shared by several rules first, most shared first (memoised:
+ * computed once per request, then one array read; a false one rejects every rule using it), then
+ * the rule's own terms in written order. AND of pure terms, so the order never changes a result.
+ */
+function finishRules(pool: TermPool, share: boolean): TermMemo {
+  const memo: TermMemo = {
+    stamps: new Int32Array(pool.terms.length),
+    values: new Uint8Array(pool.terms.length),
+    epoch: 0,
+  };
+  const tests = pool.terms.map((t) => t.test);
+  const sharedOf = new Map<RuleIndex, number[][]>();
+  for (const { entry, terms, index, ordinal } of pool.pending) {
+    const sharedHere = (t: PooledTerm) => share && t.uses > 1;
+    const shared = terms.filter(sharedHere).sort((a, b) => b.uses - a.uses);
+    let lists = sharedOf.get(index);
+    if (!lists) {
+      lists = [];
+      sharedOf.set(index, lists);
+    }
+    lists[ordinal] = shared.map((t) => t.id);
+    const own = terms.filter((t) => !sharedHere(t)).map((t) => t.test);
+    entry.test = ruleEvaluator(
+      shared.map((t) => t.id),
+      own,
+      tests,
+      memo,
+    );
+  }
+  for (const [index, lists] of sharedOf) {
+    index.sharedStart = new Int32Array(index.rules.length + 1);
+    const flat: number[] = [];
+    for (let i = 0; i < index.rules.length; i++) {
+      index.sharedStart[i] = flat.length;
+      flat.push(...(lists[i] ?? []));
+    }
+    index.sharedStart[index.rules.length] = flat.length;
+    index.sharedIds = Int32Array.from(flat);
+  }
+  pool.pending.length = 0;
+  return memo;
+}
+
+function ruleEvaluator(
+  sharedIds: readonly number[],
+  own: readonly RulePredicate[],
+  tests: readonly RulePredicate[],
+  memo: TermMemo,
+): RulePredicate {
+  if (sharedIds.length === 0) return all(own);
+  const { stamps, values } = memo;
+  const ids = Int32Array.from(sharedIds);
+  const owned = own.length === 1 ? own[0] : undefined;
+  return (v) => {
+    const epoch = v.epoch;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (stamps[id] === epoch) {
+        if (values[id] === 0) return false;
+        continue;
+      }
+      const result = tests[id]!(v);
+      stamps[id] = epoch;
+      values[id] = result ? 1 : 0;
+      if (!result) return false;
+    }
+    if (owned) return owned(v);
+    for (let i = 0; i < own.length; i++) if (!own[i]!(v)) return false;
+    return true;
+  };
 }
 
 /**
@@ -152,27 +288,30 @@ export function createAuthzTableCache(): { tableFor(snapshot: Snapshot): AuthzTa
   };
 }
 
-function buildGroups(policies: readonly AuthzPolicy[], indexed: boolean): PolicyGroups {
+function buildGroups(policies: readonly AuthzPolicy[], indexed: boolean, pool: TermPool): PolicyGroups {
   const of = (action: AuthzPolicy["action"]) =>
     buildGroup(
       policies.filter((p) => p.action === action),
       indexed,
+      pool,
     );
   return { custom: of("CUSTOM"), deny: of("DENY"), allow: of("ALLOW"), audit: of("AUDIT") };
 }
 
-function buildGroup(policies: readonly AuthzPolicy[], indexed: boolean): ActionGroup {
+function buildGroup(policies: readonly AuthzPolicy[], indexed: boolean, pool: TermPool): ActionGroup {
   const http = emptyIndex();
   const tcp = emptyIndex();
   for (const policy of policies) {
     const tcpMode: RuleMode =
       policy.action === "DENY" || policy.action === "CUSTOM" ? "tcp-deny" : "tcp-allow";
     policy.rules.forEach((rule, i) => {
-      addRule(http, policy, i, rule, "http", indexed);
+      addRule(http, policy, i, rule, "http", indexed, pool);
       // An HTTP ext-authz provider cannot check a TCP connection: istiod ignores CUSTOM there too.
-      if (policy.action !== "CUSTOM") addRule(tcp, policy, i, rule, tcpMode, indexed);
+      if (policy.action !== "CUSTOM") addRule(tcp, policy, i, rule, tcpMode, indexed, pool);
     });
   }
+  http.marks = new Int32Array(http.rules.length);
+  tcp.marks = new Int32Array(tcp.rules.length);
   return { http, tcp, policies: policies.length };
 }
 
@@ -188,6 +327,10 @@ function emptyIndex(): RuleIndex {
     sourceIp: createIpIndex(),
     remoteIp: createIpIndex(),
     conditions: [],
+    scratch: [],
+    marks: new Int32Array(0),
+    sharedStart: new Int32Array(1),
+    sharedIds: new Int32Array(0),
   };
 }
 
@@ -198,13 +341,16 @@ function addRule(
   rule: AuthzRule,
   mode: RuleMode,
   indexed: boolean,
+  pool: TermPool,
 ): void {
-  const test = compileRule(rule, mode);
-  if (!test) return;
+  const terms = compileRuleTerms(rule, mode);
+  if (!terms) return;
   const ordinal = index.rules.length;
-  const entry: IndexedRule = { policy: policy.ref, rule: ruleIndex, test };
+  // `test` is set by finishRules once every rule (and how many share each term) is known.
+  const entry: IndexedRule = { policy: policy.ref, rule: ruleIndex, test: () => false };
   if (policy.provider) entry.provider = policy.provider;
   index.rules.push(entry);
+  pool.pending.push({ entry, terms: terms.map((term) => pooled(pool, term)), index, ordinal });
   const keyed = indexed ? indexKeys(rule, mode === "http") : undefined;
   if (!keyed) {
     index.always.push(ordinal);
@@ -217,6 +363,17 @@ function addRule(
     else if (dimension.startsWith("when:")) addKey(conditionIndex(index, dimension.slice(5)), key, ordinal);
     else addKey(index[dimension as ValueDimension], key, ordinal);
   }
+}
+
+function pooled(pool: TermPool, term: RuleTerm): PooledTerm {
+  let found = pool.byKey.get(term.key);
+  if (!found) {
+    found = { id: pool.terms.length, test: term.test, uses: 0 };
+    pool.byKey.set(term.key, found);
+    pool.terms.push(found);
+  }
+  found.uses++;
+  return found;
 }
 
 function conditionIndex(index: RuleIndex, written: string): ValueIndex {

@@ -1,4 +1,5 @@
 import type { Logger } from "../../broker/logger.ts";
+import type { AuthzObservation } from "../../broker/proxy-report.ts";
 import type { Snapshot } from "../../control/compile/snapshot.ts";
 import { authorizeWithExtAuthz } from "../engine/authorize.ts";
 import {
@@ -158,14 +159,12 @@ export function authorizeInbound(deps: InboundAuthzDeps): Layer {
     const decision = await authorizeWithExtAuthz(authzTables.tableFor(snapshot), facts, (provider, f) =>
       checkExternally(provider, f, deps.extAuthz),
     );
-    countDecision(deps.stats, decision);
+    countInboundDecision(deps.stats, decision);
     const what = `inbound ${facts.method} ${ctx.authority}${ctx.path}`;
     if (decision.audit) {
-      deps.stats.audited++;
       deps.log.info(`${what}: audited by ${decision.audit.policy}#${decision.audit.rule}`);
     }
     if (decision.dryRun && decision.dryRun.allowed !== decision.allowed) {
-      deps.stats.dryRunMismatch++;
       const by = decision.dryRun.match
         ? ` by ${decision.dryRun.match.policy}#${decision.dryRun.match.rule}`
         : "";
@@ -174,7 +173,6 @@ export function authorizeInbound(deps: InboundAuthzDeps): Layer {
       );
     }
     if (!decision.allowed) {
-      deps.stats.denied++;
       const by = decision.match
         ? `${decision.match.policy}#${decision.match.rule}`
         : "no ALLOW policy matched";
@@ -182,12 +180,47 @@ export function authorizeInbound(deps: InboundAuthzDeps): Layer {
       denyRequest(ctx, decision);
       return;
     }
-    deps.stats.allowed++;
     if (decision.extAuthz?.kind === "allowed") {
       Object.assign(ctx.upstreamHeaders, decision.extAuthz.upstreamHeaders);
       Object.assign(ctx.responseHeaders, decision.extAuthz.downstreamHeaders);
     }
     return next(ctx);
+  };
+}
+
+/**
+ * Counts one inbound decision (an HTTP request's or a TCP connection's): per policy, including
+ * dry-run shadow decisions and AUDIT marks, and in the totals.
+ *
+ * @example
+ * ```ts
+ * countInboundDecision(authz.stats, authorize(table, facts));
+ * ```
+ */
+export function countInboundDecision(stats: InboundAuthzStats, decision: AuthzDecision): void {
+  countDecision(stats, decision);
+  if (decision.audit) stats.audited++;
+  if (decision.dryRun && decision.dryRun.allowed !== decision.allowed) stats.dryRunMismatch++;
+  if (decision.allowed) stats.allowed++;
+  else stats.denied++;
+}
+
+/**
+ * The counters as a proxy reports them to the control plane (`GET /api/v1/proxies`, `jibe authz stats`).
+ *
+ * @example
+ * ```ts
+ * const report: ProxyReport = { ...rest, authz: authzObservation(authz.report()) };
+ * ```
+ */
+export function authzObservation(stats: InboundAuthzStats): AuthzObservation {
+  return {
+    allowed: stats.allowed,
+    denied: stats.denied,
+    jwtRejected: stats.jwtRejected,
+    dryRunMismatch: stats.dryRunMismatch,
+    policies: structuredClone(stats.policies),
+    extAuthz: { ...stats.extAuthz },
   };
 }
 

@@ -16,7 +16,12 @@ import { type AppMetricsTarget, mergedScrape } from "./app-metrics.ts";
 import { type AppProbers, runAppProbe } from "./app-probes.ts";
 import { type CircuitBreakerStats, enforceConnectionPool } from "./cluster-circuit-breaker.ts";
 import { createInboundPipeline } from "./inbound.ts";
-import { createInboundAuthz, type InboundAuthzStats } from "./inbound-authz.ts";
+import {
+  authzObservation,
+  countInboundDecision,
+  createInboundAuthz,
+  type InboundAuthzStats,
+} from "./inbound-authz.ts";
 import { createInboundTlsGate, type InboundTlsStats } from "./inbound-tls.ts";
 import { type Listener, startListener } from "./listener.ts";
 import { createListenerStats, type ListenerStats } from "./listener-stats.ts";
@@ -26,7 +31,6 @@ import { createPeerSecurityLog } from "./peer-security.ts";
 import { type CompileStats, type RouteGeneration, startRoutePolicy } from "./route-policy.ts";
 import { createSidecarTelemetry, type SidecarTelemetryOptions } from "./sidecar-telemetry.ts";
 import { createInboundTcpProxy } from "./tcp-inbound.ts";
-import { createTcpMetrics } from "./tcp-metrics.ts";
 import {
   createOutboundTcpProxy,
   type OutboundTcpDeps,
@@ -174,7 +178,6 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   // HTTP/2 upstreams (h2c, gRPC) and TCP tunnels reach endpoints as the HTTP/1.1 pools do (auto-mTLS).
   const upstreamDialer = createUpstreamTlsDialer(meshTls ? { meshTls } : {});
   const http2Upstreams = createHttp2SessionPool({ dialerFor: upstreamDialer });
-  const tcpMetrics = createTcpMetrics();
   const stats = { inbound: createListenerStats(), outbound: createListenerStats() };
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async () => {
@@ -220,7 +223,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       random,
       upstreamAddress: upstreamAddressFor(meshTls),
       dialerFor: upstreamDialer,
-      metrics: tcpMetrics,
+      metrics: telemetry.tcp,
       self: telemetry.self,
       destinationService: telemetry.destinationService,
       log,
@@ -271,9 +274,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     const inboundTcp = createInboundTcpProxy({
       appPort: options.appPort,
       snapshot: snapshotNow,
-      metrics: tcpMetrics,
+      metrics: telemetry.tcp,
       self: telemetry.self,
       destinationService: () => telemetry.destinationService("", servedService(snapshotNow(), inboundPort)),
+      onDecision: (decision) => countInboundDecision(authz.stats, decision),
       log,
     });
     const inbound = await startListener({
@@ -342,6 +346,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
           ports: Object.fromEntries(Object.entries(inboundTls?.ports ?? {}).map(([p, m]) => [p, String(m)])),
         },
         ...peerSecurity.report(),
+        authz: authzObservation(authz.report()),
       };
     };
     if (options.report !== false) {
@@ -349,8 +354,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       cleanups.push(async () => stopReports());
     }
     // Istio metrics, then authorization decisions per policy (incl. dry-run shadow decisions).
-    const metricsText = async () =>
-      `${await telemetry.metricsText()}${await tcpMetrics.text()}${authzCountersText(authz.stats)}`;
+    const metricsText = async () => `${await telemetry.metricsText()}${authzCountersText(authz.stats)}`;
 
     let adminPort: number | undefined;
     if (options.adminPort !== undefined) {

@@ -1,5 +1,6 @@
 import type { AuthzCheckBody } from "../../admin/authz-check.ts";
 import { formatAuthzCheck } from "../authz-output.ts";
+import { authzStatsRows, formatAuthzStats } from "../authz-stats.ts";
 import {
   type CommandSpec,
   flagOption,
@@ -9,6 +10,7 @@ import {
   stringOption,
 } from "../command.ts";
 import { CliError } from "../errors.ts";
+import { selectWorkloads } from "../mesh-tls-report.ts";
 
 /** Exit code of `jibe authz check` when the request would be denied (403 or 401). */
 export const DENIED_EXIT_CODE = 3;
@@ -16,17 +18,30 @@ export const DENIED_EXIT_CODE = 3;
 /**
  * `jibe authz check`: "may A call B with this request?", answered by the control plane from the current
  * policy compiled for workload B, naming the policy and rule that decided. Exit 0 allow, 3 deny.
+ * `jibe authz stats [workload]`: per proxy and policy, the decisions the running proxies counted
+ * (allowed, denied, dry-run shadow allowed/denied, audited), from their reports to the control plane.
  */
 export const authzCommand: CommandSpec = {
   name: "authz",
-  summary: "authorization tools: `check` asks whether a request would be allowed (exit 0) or denied (exit 3)",
-  arguments: [{ name: "action", required: true, description: "check" }],
+  summary:
+    "authorization tools: `check` asks whether a request would be allowed (exit 0) or denied (exit 3); `stats` shows each proxy's decisions per policy",
+  arguments: [
+    { name: "action", required: true, description: "check | stats" },
+    {
+      name: "workload",
+      required: false,
+      description: "stats: only this workload (proxy id, app label value, or labels)",
+    },
+  ],
   options: [
     {
       flags: "--to-workload <labels>",
       description: "labels of the called workload, e.g. app=reviews,version=v1",
     },
-    { ...NAMESPACE_OPTION, description: "namespace of the called workload" },
+    {
+      ...NAMESPACE_OPTION,
+      description: "namespace of the called workload (check) or of the workload (stats)",
+    },
     {
       flags: "--from-principal <spiffe-id>",
       description:
@@ -54,10 +69,34 @@ export const authzCommand: CommandSpec = {
   examples: [
     "jibe authz check --to-workload app=reviews,version=v1 --from-principal spiffe://cluster.local/ns/default/sa/sleep --method GET --path /reviews/0",
     "jibe authz check --to-workload app=httpbin -n foo --jwt $TOKEN --path /headers",
+    "jibe authz stats",
+    "jibe authz stats reviews -o json",
   ],
-  async run(ctx, [action], options) {
+  async run(ctx, [action, workload], options) {
+    if (action === "stats") {
+      const reports = await (await ctx.client()).proxies();
+      const selected =
+        workload === undefined
+          ? reports
+          : selectWorkloads(reports, workload, stringOption(options, "namespace") ?? "default");
+      const rows = authzStatsRows(selected);
+      ctx.io.stdout.write(
+        stringOption(options, "output") === "json"
+          ? `${JSON.stringify(rows, null, 2)}\n`
+          : formatAuthzStats(rows),
+      );
+      return 0;
+    }
     if (action !== "check")
-      throw new CliError("usage", `unknown authz action "${action}"; use: jibe authz check ...`);
+      throw new CliError(
+        "usage",
+        `unknown authz action "${action}"; use: jibe authz check ... or jibe authz stats [workload]`,
+      );
+    if (workload !== undefined)
+      throw new CliError(
+        "usage",
+        `jibe authz check takes no workload argument; use --to-workload ${workload}`,
+      );
     const result = await (await ctx.client()).authzCheck(checkBody(options));
     ctx.io.stdout.write(
       stringOption(options, "output") === "json"
