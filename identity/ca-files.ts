@@ -128,3 +128,34 @@ export async function loadOrCreateCaFiles(opts: {
   const loaded = await loadPluginCaFiles({ dir, trustDomain: opts.trustDomain, now });
   return { ...loaded, source: "self-signed", created };
 }
+
+/**
+ * Rewrites CA files in `dir` during a root rotation (only those given). `root-cert.pem` goes first
+ * (the trust bundle may only grow before the signer changes); `ca-cert.pem` and `ca-key.pem` are
+ * staged and then renamed one right after the other, so a crash leaves at most a pair that does
+ * not match, which loading refuses by name rather than signing with the wrong key.
+ *
+ * @example
+ * ```ts
+ * await writeCaFiles(dir, { rootCertPem: bothRootsPem, rootKeyPem, caCertPem, caKeyPem, certChainPem });
+ * ```
+ */
+export async function writeCaFiles(
+  dir: string,
+  files: Partial<CaMaterial> & { rootKeyPem?: string },
+): Promise<void> {
+  if (files.rootCertPem !== undefined)
+    await writeAtomically(join(dir, CA_FILES.rootCert), files.rootCertPem, 0o644);
+  if (files.rootKeyPem !== undefined)
+    await writeAtomically(join(dir, CA_FILES.rootKey), files.rootKeyPem, 0o600);
+  if (files.certChainPem !== undefined)
+    await writeAtomically(join(dir, CA_FILES.certChain), files.certChainPem, 0o644);
+  if (files.caCertPem === undefined || files.caKeyPem === undefined) return;
+  const certTemp = join(dir, `${CA_FILES.caCert}.${process.pid}.next`);
+  const keyTemp = join(dir, `${CA_FILES.caKey}.${process.pid}.next`);
+  await writeFile(certTemp, files.caCertPem, { mode: 0o644 });
+  await writeFile(keyTemp, files.caKeyPem, { mode: 0o600 });
+  await chmod(keyTemp, 0o600);
+  await rename(certTemp, join(dir, CA_FILES.caCert));
+  await rename(keyTemp, join(dir, CA_FILES.caKey));
+}

@@ -37,6 +37,8 @@ export interface CaRotation {
   signWith(next: CertificateAuthority): void;
   /** Step 3: trust only the signing CA's roots. */
   retire(): TrustBundle;
+  /** The roots the signing CA chains to (the bundle lists more during an overlap). */
+  signingRoots(): x509.X509Certificate[];
 }
 
 export function createCaRotation(initial: CertificateAuthority): CaRotation {
@@ -76,7 +78,33 @@ export function createCaRotation(initial: CertificateAuthority): CaRotation {
       roots = [...signing.roots];
       return bundle();
     },
+    signingRoots: () => [...signing.roots],
   };
+}
+
+/**
+ * A rotation resumed from CA material whose `root-cert.pem` lists several roots (a restart during
+ * an overlap): the root the signing chain leads to is the signing CA's, the others are trusted
+ * besides it, so `retire()` later keeps only the right one.
+ *
+ * @example
+ * ```ts
+ * const rotation = await resumeCaRotation(loaded.ca, crypto); // bundle: both roots; retire(): the anchor
+ * ```
+ */
+export async function resumeCaRotation(ca: CertificateAuthority, crypto: Crypto): Promise<CaRotation> {
+  if (ca.roots.length < 2) return createCaRotation(ca);
+  const top = ca.chain.at(-1) ?? ca.signingCert;
+  const anchors: x509.X509Certificate[] = [];
+  const others: x509.X509Certificate[] = [];
+  for (const root of ca.roots) {
+    const signed = await top.verify({ publicKey: root.publicKey, signatureOnly: true }, crypto);
+    (signed ? anchors : others).push(root);
+  }
+  if (anchors.length === 0) return createCaRotation(ca);
+  const rotation = createCaRotation({ ...ca, roots: anchors, rootsPem: pemOf(anchors) });
+  if (others.length > 0) rotation.trust({ ...ca, roots: others, rootsPem: pemOf(others) });
+  return rotation;
 }
 
 function uniqueRoots(certs: x509.X509Certificate[]): x509.X509Certificate[] {

@@ -37,7 +37,9 @@ export type IdentityErrorCode =
   /** A certificate is outside its validity period. */
   | "certificate-expired"
   /** Unexpected failure inside the CA. */
-  | "issuance-failed";
+  | "issuance-failed"
+  /** A root rotation step that does not apply now (one in progress, none to finish, a plug-in CA). */
+  | "rotation-refused";
 
 /** An error thrown by the identity package. */
 export class IdentityError extends JibeError<IdentityErrorCode> {

@@ -4,7 +4,7 @@ import { createVerifier, type Signer } from "../broker/envelope.ts";
 import { type Logger, prefixLogger, silentLogger } from "../broker/logger.ts";
 import { type Authenticator, createAuthenticator, type TokenReviewer } from "./authenticate.ts";
 import { type LoadedCa, loadOrCreateCaFiles, loadPluginCaFiles } from "./ca-files.ts";
-import { type CaRotation, createCaRotation } from "./ca-rotation.ts";
+import { type CaRotation, resumeCaRotation } from "./ca-rotation.ts";
 import { type CaService, serveCertificateRequests } from "./ca-service.ts";
 import { type CertificateIssuer, createCertificateIssuer } from "./issuer.ts";
 import { DEFAULT_TRUST_DOMAIN } from "./spiffe-id.ts";
@@ -64,7 +64,8 @@ export async function startIdentityService(opts: IdentityServiceOptions): Promis
     joinTokens: await createVerifier(opts.trustJwks),
     ...(opts.tokenReviewer ? { kubernetes: { reviewer: opts.tokenReviewer, trustDomain } } : {}),
   });
-  const rotation = createCaRotation(loaded.ca);
+  // Several roots in root-cert.pem: a restart in the middle of a root rotation resumes its overlap.
+  const rotation = await resumeCaRotation(loaded.ca, globalThis.crypto);
   const issuer = createCertificateIssuer({
     ca: rotation.signingCa,
     authenticator,

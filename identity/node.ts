@@ -7,6 +7,7 @@
  * import { startIdentityService, tlsOptionsFrom } from "../identity/node.ts";
  * ```
  */
+export * from "./ca-admin.ts";
 export * from "./ca-files.ts";
 export * from "./identity-service.ts";
 export * from "./tls-options.ts";

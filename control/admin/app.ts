@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { applyRoutes } from "./apply-routes.ts";
 import { requireBearerToken } from "./auth.ts";
 import { authzRoutes } from "./authz-routes.ts";
+import { caRoutes } from "./ca-routes.ts";
 import { eventRoutes } from "./event-routes.ts";
 import { AdminHttpError, body, errorResponse } from "./http-errors.ts";
 import { resourceRoutes } from "./resource-routes.ts";
@@ -44,6 +45,7 @@ export function createAdminApp(opts: AdminAppOptions): Hono {
       authzRoutes(opts.plane, { fetch: opts.fetch ?? ((url, init) => fetch(url, init)), now: Date.now }),
     )
     .route("/", eventRoutes(opts.events, { heartbeatMs: opts.heartbeatMs ?? 15_000, ...logOpt(opts) }))
+    .route("/", caRoutes(opts.ca))
     .get("/trust", (c) => c.json(opts.trustJwks))
     .get("/proxies", async (c) => {
       if (!opts.proxyReports)

@@ -15,6 +15,7 @@ export type AdminErrorCode =
   | "bad-request"
   | "unsupported-media-type"
   | "payload-too-large"
+  | "conflict"
   | "internal";
 
 /** The JSON body of every error answer. */

@@ -3,6 +3,7 @@ import type { EventFilter } from "../../broker/event-subscriber.ts";
 import type { MeshEvent } from "../../broker/events.ts";
 import type { Logger } from "../../broker/logger.ts";
 import type { ProxyReport } from "../../broker/proxy-report.ts";
+import type { CaAdmin } from "../../identity/ca-admin.ts";
 import type { JwksCacheDeps } from "../../workers/engine/jwks-cache.ts";
 import type { ControlPlane } from "../plane/types.ts";
 
@@ -58,6 +59,8 @@ export interface AdminAppOptions {
   heartbeatMs?: number;
   /** Reports of the running proxies for `GET /api/v1/proxies` (gathered on the bus); absent: 404. */
   proxyReports?: () => Promise<ProxyReport[]>;
+  /** The mesh CA for `/api/v1/ca` (status, root rotation); absent: 404. */
+  ca?: CaAdmin;
   /** Fetches remote JWKS for `POST /authz/check` with a JWT; default: global `fetch`. */
   fetch?: JwksCacheDeps["fetch"];
 }

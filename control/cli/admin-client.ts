@@ -2,6 +2,7 @@ import type { JWK } from "jose";
 import { JibeError } from "../../broker/errors.ts";
 import type { ResourceRef } from "../../broker/events.ts";
 import type { ProxyReport } from "../../broker/proxy-report.ts";
+import type { CaStatus } from "../../identity/ca-admin.ts";
 import type { AuthzCheckBody, AuthzCheckResult } from "../admin/authz-check.ts";
 import type { AdminErrorCode, ErrorBody } from "../admin/http-errors.ts";
 import type { EventFilter, StreamedEvent } from "../admin/types.ts";
@@ -43,6 +44,12 @@ export interface AdminClient {
   authzCheck(check: AuthzCheckBody): Promise<AuthzCheckResult>;
   /** What every running proxy reports: certificates, PeerAuthentication mode, observed mTLS (`GET /api/v1/proxies`). */
   proxies(): Promise<ProxyReport[]>;
+  /** The mesh CA: trust bundle roots, signing intermediate, rotation phase (`GET /api/v1/ca`). */
+  caStatus(): Promise<CaStatus>;
+  /** Starts a root rotation (`POST /api/v1/ca/rotate`); `settleSeconds` between trusting and signing. */
+  caRotate(opts?: { settleSeconds?: number }): Promise<CaStatus>;
+  /** Ends a root rotation: only the new root stays trusted (`POST /api/v1/ca/rotate/finish`). */
+  caFinishRotation(): Promise<CaStatus>;
   /** Verified bus events as they happen. Ends when `signal` aborts; throws when the stream breaks. */
   watch(
     filter?: EventFilter,
@@ -129,6 +136,14 @@ export function createAdminClient(opts: AdminClientOptions): AdminClient {
     history: async (ref) => (await json<{ items: HistoryItem[] }>(`${resourcePath(ref)}/history`)).items,
     trust: () => json("/api/v1/trust"),
     proxies: async () => (await json<{ items: ProxyReport[] }>("/api/v1/proxies")).items,
+    caStatus: () => json("/api/v1/ca"),
+    caRotate: (rotateOpts = {}) =>
+      json("/api/v1/ca/rotate", {
+        method: "POST",
+        body: JSON.stringify(rotateOpts),
+        headers: { "content-type": "application/json" },
+      }),
+    caFinishRotation: () => json("/api/v1/ca/rotate/finish", { method: "POST" }),
     authzCheck: (check) =>
       json("/api/v1/authz/check", {
         method: "POST",

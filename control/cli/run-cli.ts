@@ -5,6 +5,7 @@ import type { CliIo, CommandContext, CommandSpec, OptionSpec } from "./command.t
 import { analyzeCommand } from "./commands/analyze.ts";
 import { applyCommand } from "./commands/apply.ts";
 import { authzCommand } from "./commands/authz.ts";
+import { caCommand } from "./commands/ca.ts";
 import { deleteCommand } from "./commands/delete.ts";
 import { getCommand } from "./commands/get.ts";
 import { historyCommand } from "./commands/history.ts";
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   authzCommand,
   mtlsCommand,
   proxyConfigCommand,
+  caCommand,
   upCommand,
   analyzeCommand,
   installCommand,

@@ -9,7 +9,6 @@ import type { Logger } from "../../broker/logger.ts";
 import { connectNats } from "../../broker/nats-connection.ts";
 import { resolveNatsServer } from "../../broker/nats-launcher.ts";
 import { loadOrCreateSigningKey } from "../../broker/signing-key-file.ts";
-import { startIdentityService } from "../../identity/identity-service.ts";
 import { createJoinToken } from "../../identity/join-token.ts";
 import { startWorkloadIdentity } from "../../identity/workload-identity.ts";
 import { startSampleService } from "../../infra/samples/bookinfo/index.ts";
@@ -113,13 +112,13 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       home,
       admin: { host, port: options.adminPort ?? 15000 },
       log,
+      // The mesh CA (identity/): every sidecar gets a SPIFFE certificate over the bus and speaks mTLS.
+      identity: {},
     });
     cleanups.push(() => control.stop());
     const verifier = await createVerifier(control.trustJwks);
-    // The mesh CA (identity/): every sidecar gets a SPIFFE certificate over the bus and speaks mTLS.
-    const { signer, trustJwks } = await loadOrCreateSigningKey(home);
-    const ca = await startIdentityService({ nc, home, signer, trustJwks, log });
-    cleanups.push(() => ca.stop());
+    // Signs the sample workloads' join tokens.
+    const { signer } = await loadOrCreateSigningKey(home);
 
     const workloads: RunningWorkload[] = [];
     for (const workload of BOOKINFO_WORKLOADS) {

@@ -3,12 +3,15 @@ import { connectNats } from "../../broker/nats-connection.ts";
 import { resolveNatsServer } from "../../broker/nats-launcher.ts";
 import { jibeHome } from "./home.ts";
 import { prepareKubernetesSide } from "./kubernetes.ts";
+import { meshCaOptions } from "./mesh-ca-env.ts";
 import { startControlPlane } from "./start.ts";
 
 /**
  * The control plane as its own process: the bus from `JIBE_NATS_URL` (or a launched nats-server), home from
  * `JIBE_HOME`, and the admin API where `JIBE_ADMIN_URL` points (default http://127.0.0.1:15000); with
  * `JIBE_K8S_CLUSTER` / `JIBE_INJECTOR=true` also the Kubernetes adapter / injection webhook (kubernetes.ts).
+ * It always runs the mesh CA (mesh-ca-env.ts: join tokens, and service-account tokens via TokenReview
+ * on Kubernetes).
  * Resolves to a `stop` that shuts everything down in reverse order.
  *
  * @example
@@ -22,6 +25,7 @@ export async function runStandaloneControlPlane(
   log: Logger,
 ): Promise<() => Promise<void>> {
   const admin = adminListen(env.JIBE_ADMIN_URL);
+  const identity = meshCaOptions(env);
   const nats = await resolveNatsServer({ ...env });
   try {
     const nc = await connectNats(nats.url, { name: "jibe-control-plane" }).catch((error: unknown) => {
@@ -38,6 +42,10 @@ export async function runStandaloneControlPlane(
       home: jibeHome(env),
       admin,
       log,
+      identity: {
+        ...identity,
+        ...(kube?.onCaFilesWritten ? { onCaFilesWritten: kube.onCaFilesWritten } : {}),
+      },
       ...(kube?.injector ? { injector: kube.injector } : {}),
     }).catch(async (error) => {
       await nc.close();

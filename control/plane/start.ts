@@ -6,6 +6,12 @@ import { createEventPublisher } from "../../broker/event-publisher.ts";
 import type { Logger } from "../../broker/logger.ts";
 import { collectProxyReports } from "../../broker/proxy-report.ts";
 import { loadOrCreateSigningKey } from "../../broker/signing-key-file.ts";
+import { type CaAdmin, createCaAdmin } from "../../identity/ca-admin.ts";
+import {
+  type IdentityService,
+  type IdentityServiceOptions,
+  startIdentityService,
+} from "../../identity/identity-service.ts";
 import { createAdminApp } from "../admin/app.ts";
 import { serveAdmin } from "../admin/server.ts";
 import type { Readiness } from "../admin/types.ts";
@@ -28,6 +34,14 @@ export interface ControlPlaneOptions {
   log?: Logger;
   /** Serve the sidecar injection webhook (HTTPS) too; off when absent. */
   injector?: Omit<InjectionWebhookOptions, "log">;
+  /**
+   * Run the mesh CA (identity/) too: CSRs over the bus, the trust bundle, root rotation through the
+   * admin API (`/api/v1/ca`). Its CA lives in `$JIBE_HOME/ca` unless `caDir` names a plug-in CA.
+   */
+  identity?: Omit<IdentityServiceOptions, "nc" | "home" | "signer" | "trustJwks" | "log"> & {
+    /** After a root rotation step wrote the CA files: keep them wherever else they must survive. */
+    onCaFilesWritten?: (dir: string) => Promise<void>;
+  };
 }
 
 export interface RunningControlPlane {
@@ -38,6 +52,8 @@ export interface RunningControlPlane {
   plane: ReturnType<typeof createControlPlane>;
   /** The injection webhook, when `injector` was given: its URL and certificate (the caBundle). */
   injector?: InjectionWebhook;
+  /** The mesh CA, when `identity` was given. */
+  identity?: IdentityService;
   /** Stops the admin API (open event streams end). The NATS connection is the caller's. */
   stop(): Promise<void>;
 }
@@ -69,6 +85,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     verifier,
     ...(log ? { log } : {}),
   });
+  const { onCaFilesWritten, ...identityOptions } = opts.identity ?? {};
+  const identity = opts.identity
+    ? await startIdentityService({ ...identityOptions, nc, home, signer, trustJwks, ...(log ? { log } : {}) })
+    : undefined;
+  const ca: CaAdmin | undefined = identity
+    ? createCaAdmin({
+        identity,
+        ...(onCaFilesWritten ? { onCaFilesWritten } : {}),
+        ...(log ? { log } : {}),
+      })
+    : undefined;
   const edgeMetrics = collectEdgeMetrics(nc, log);
   const app = createAdminApp({
     plane,
@@ -78,16 +105,23 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     ready: () => natsReadiness(nc),
     prometheus: () => edgeMetrics.aggregate.text(),
     proxyReports: () => collectProxyReports(nc),
+    ...(ca ? { ca } : {}),
     ...(log ? { log } : {}),
   });
   const server = await serveAdmin(app, {
     host: opts.admin?.host ?? "127.0.0.1",
     port: opts.admin?.port ?? 15000,
+  }).catch(async (error) => {
+    edgeMetrics.stop();
+    await identity?.stop();
+    throw error;
   });
   await writeAdminUrl(home, server.url);
   const injector = opts.injector
     ? await startInjectionWebhook({ ...opts.injector, ...(log ? { log } : {}) }).catch(async (error) => {
         await server.close();
+        edgeMetrics.stop();
+        await identity?.stop();
         throw error;
       })
     : undefined;
@@ -101,9 +135,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     trustJwks,
     plane,
     ...(injector ? { injector } : {}),
+    ...(identity ? { identity } : {}),
     stop() {
       stopping ??= (async () => {
         await injector?.stop();
+        await identity?.stop();
         edgeMetrics.stop();
         await server.close();
         await removeAdminUrl(home, server.url);
