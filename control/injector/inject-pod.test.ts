@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { readIdentityEnv } from "../../workers/sidecar/identity-env.ts";
+import { readSidecarEnv } from "../../workers/sidecar/sidecar-env.ts";
 import { computeInjectionPatch, type InjectionOptions, supportsNativeSidecars } from "./inject-pod.ts";
 import type { Container, NamespaceInfo, Pod } from "./pod.ts";
 import { applyJsonPatch } from "./testing/apply-json-patch.ts";
@@ -92,7 +94,9 @@ describe("the injected pod", () => {
     const proxy = find(pod?.spec?.initContainers, "jibe-proxy");
     expect(proxy?.restartPolicy).toBe("Always");
     // The kubelet starts later containers only after this passes: the app waits for the proxy.
-    expect(proxy?.startupProbe?.httpGet).toMatchObject({ path: "/healthz/ready", port: 15021 });
+    expect(proxy?.startupProbe?.httpGet).toMatchObject({ path: "/healthz/ready", port: 15020 });
+    // ... on the admin port the proxy itself is told to serve (workers/sidecar/admin.ts answers it).
+    expect(runtimeEnv(pod as Pod, proxy).JIBE_SIDECAR_ADMIN_PORT).toBe("15020");
   });
 
   it("runs the proxy as the first regular container that holds the app until ready before 1.29", () => {
@@ -223,6 +227,120 @@ describe("the injected pod", () => {
     expect(() =>
       inject(appPod({ annotations: { "traffic.sidecar.istio.io/includeInboundPorts": "http" } })),
     ).toThrow(/includeInboundPorts/);
+  });
+});
+
+type EnvVar = { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } };
+type Volume = {
+  name: string;
+  projected?: {
+    sources: { serviceAccountToken?: { audience: string; expirationSeconds: number; path: string } }[];
+  };
+};
+
+/** The proxy's environment as the kubelet gives it: downward-API fields resolved from the running Pod. */
+function runtimeEnv(pod: Pod, proxy: Container | undefined): Record<string, string> {
+  const fields: Record<string, string> = {
+    "metadata.name": pod.metadata?.name ?? "",
+    "metadata.namespace": pod.metadata?.namespace ?? "default",
+    "spec.serviceAccountName": (pod.spec?.serviceAccountName as string | undefined) ?? "default",
+    "status.podIP": "10.1.1.1",
+  };
+  const env: Record<string, string> = {};
+  // $(VAR) refers to a variable defined earlier in the list, as the kubelet expands it.
+  for (const e of (proxy?.env ?? []) as EnvVar[])
+    env[e.name] =
+      e.value?.replace(/\$\(([A-Z0-9_]+)\)/g, (whole, name: string) => env[name] ?? whole) ??
+      fields[e.valueFrom?.fieldRef.fieldPath ?? ""] ??
+      "";
+  return env;
+}
+
+/** The file a path names in the proxy container: the projected token behind its volume mount, if any. */
+function mountedToken(pod: Pod, proxy: Container | undefined, path: string) {
+  const mounts = (proxy?.volumeMounts ?? []) as { name: string; mountPath: string }[];
+  const mount = mounts.find((m) => path.startsWith(`${m.mountPath}/`));
+  const volume = ((pod.spec?.volumes ?? []) as Volume[]).find((v) => v.name === mount?.name);
+  const file = mount ? path.slice(mount.mountPath.length + 1) : undefined;
+  return volume?.projected?.sources.find((s) => s.serviceAccountToken?.path === file)?.serviceAccountToken;
+}
+
+describe("what the injected proxy needs to run in the pod", () => {
+  const shopPod = (spec: Partial<Pod["spec"]> = {}) => {
+    const pod = appPod({ labels: { version: "v1" }, spec: { serviceAccountName: "reviews", ...spec } });
+    return { ...pod, metadata: { ...pod.metadata, namespace: "shop" } };
+  };
+
+  it("gets its workload identity from a projected service-account token for the mesh audience", () => {
+    for (const opts of [OPTIONS, LEGACY]) {
+      const pod = inject(shopPod(), ENABLED, opts) as Pod;
+      const proxy = find(pod.spec?.initContainers, "jibe-proxy") ?? find(pod.spec?.containers, "jibe-proxy");
+      const identity = readIdentityEnv(runtimeEnv(pod, proxy), () => "token");
+      expect(identity?.id).toEqual({
+        trustDomain: "cluster.local",
+        namespace: "shop",
+        serviceAccount: "reviews",
+      });
+      expect(identity?.credential.type).toBe("kubernetes");
+      const file = identity?.credential.type === "kubernetes" ? identity.credential.tokenFile : "";
+      // The file the sidecar reads at every renewal is a kubelet-refreshed token the CA can TokenReview.
+      expect(mountedToken(pod, proxy, file)).toEqual({
+        audience: "jibe",
+        expirationSeconds: 3600,
+        path: "token",
+      });
+    }
+  });
+
+  it("keeps the pod's own volumes and projects the audience the control plane checks", () => {
+    const own = { name: "data", emptyDir: {} };
+    const pod = inject(shopPod({ volumes: [own] }), ENABLED, { ...OPTIONS, tokenAudience: "mesh-ca" }) as Pod;
+    const proxy = find(pod.spec?.initContainers, "jibe-proxy");
+    expect(((pod.spec?.volumes ?? []) as Volume[])[0]).toEqual(own);
+    const file = runtimeEnv(pod, proxy).JIBE_SERVICE_ACCOUNT_TOKEN_FILE ?? "";
+    expect(mountedToken(pod, proxy, file)?.audience).toBe("mesh-ca");
+    expect(inject(shopPod({ volumes: [{ name: "jibe-token", emptyDir: {} }] }))).toBeUndefined();
+  });
+
+  it("serves the rewritten probes on its admin port, listens where captured traffic arrives, and joins the bus", () => {
+    const pod = inject(
+      shopPod({
+        containers: [
+          {
+            name: "reviews",
+            ports: [{ name: "http", containerPort: 9080 }],
+            readinessProbe: { httpGet: { path: "/ready", port: "http" } },
+          },
+        ],
+      }),
+      ENABLED,
+      {
+        ...OPTIONS,
+        trustDomain: "example.org",
+        proxyEnv: [
+          { name: "JIBE_NATS_URL", value: "nats://jibe-nats.jibe-system.svc:4222" },
+          { name: "JIBE_TRUST_JWKS", value: '{"keys":[]}' },
+        ],
+      },
+    ) as Pod;
+    const proxy = find(pod.spec?.initContainers, "jibe-proxy");
+    const env = runtimeEnv(pod, proxy);
+    const sidecar = readSidecarEnv(env, "/nonexistent");
+    const probe = pod.spec?.containers?.[0]?.readinessProbe?.httpGet;
+    expect(sidecar.adminPort).toBe(probe?.port);
+    expect(sidecar.appProbers?.[probe?.path ?? ""]).toBeDefined();
+    expect(sidecar).toMatchObject({
+      host: "0.0.0.0",
+      appPort: 9080,
+      inboundPort: 15006,
+      outboundPort: 15001,
+      natsUrl: "nats://jibe-nats.jibe-system.svc:4222",
+      trustJwks: '{"keys":[]}',
+      proxy: { namespace: "shop", labels: { app: "reviews", version: "v1" } },
+    });
+    expect(readIdentityEnv(env, () => "token")?.id.trustDomain).toBe("example.org");
+    // Each replica is its own proxy (its own policy session and reports), named after its Pod.
+    expect(sidecar.proxy.id).toBe(`sidecar~${pod.metadata?.name}.shop~shop`);
   });
 });
 

@@ -6,6 +6,12 @@ import type { NamespaceInfo, Pod } from "./pod.ts";
 import { rewriteHttpProbes } from "./probe-rewrite.ts";
 import { prometheusMerge } from "./prometheus-merge.ts";
 import {
+  type ProxyIdentityOptions,
+  proxyIdentityEnv,
+  serviceAccountTokenVolume,
+  TOKEN_VOLUME,
+} from "./proxy-identity.ts";
+import {
   buildInitContainer,
   buildProxyContainer,
   INIT_CONTAINER_NAME,
@@ -18,7 +24,7 @@ export const APP_PROBERS_ANNOTATION = "sidecar.jibe.dev/app-probers";
 const DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container";
 const REWRITE_PROBES_ANNOTATION = "sidecar.istio.io/rewriteAppHTTPProbers";
 
-export interface InjectionOptions {
+export interface InjectionOptions extends ProxyIdentityOptions {
   /** The cluster's version (`1.30`, `v1.29.4-gke.100`): native sidecars from 1.29. */
   kubernetesVersion: string;
   proxyImage: string;
@@ -61,6 +67,9 @@ export function computeInjectionPatch(
     (c) => c.name === PROXY_CONTAINER_NAME || c.name === INIT_CONTAINER_NAME,
   );
   if (taken) return { injected: false, reason: `pod already has a container named ${taken.name}` };
+  const volumes = (pod.spec?.volumes as { name?: string }[] | undefined) ?? [];
+  if (volumes.some((v) => v.name === TOKEN_VOLUME.name))
+    return { injected: false, reason: `pod already has a volume named ${TOKEN_VOLUME.name}` };
 
   const rules = renderIptablesRules(readTrafficCapture(annotations));
   const { rewritten, probers } =
@@ -69,12 +78,19 @@ export function computeInjectionPatch(
       : rewriteHttpProbes(containers);
   // Istio's metrics merging: Prometheus scrapes the proxy, which serves the app's metrics too.
   const merge = prometheusMerge(annotations);
-  const proxyEnv = [...(opts.proxyEnv ?? []), ...(merge?.env ?? [])];
+  const proxyEnv = [
+    ...proxyIdentityEnv(pod, {
+      ...(opts.trustDomain ? { trustDomain: opts.trustDomain } : {}),
+      ...(opts.tokenAudience ? { tokenAudience: opts.tokenAudience } : {}),
+    }),
+    ...(opts.proxyEnv ?? []),
+    ...(merge?.env ?? []),
+  ];
   const proxy = buildProxyContainer({
     image: opts.proxyImage,
     native,
     appProbers: JSON.stringify(probers),
-    ...(proxyEnv.length > 0 ? { env: proxyEnv } : {}),
+    env: proxyEnv,
   });
   const init = buildInitContainer({ image: opts.proxyImage, rules });
 
@@ -109,6 +125,12 @@ export function computeInjectionPatch(
     });
   }
   if (!native) patch.push({ op: "add", path: pointer("spec", "containers", 0), value: proxy });
+  const tokenVolume = serviceAccountTokenVolume(opts.tokenAudience);
+  patch.push(
+    pod.spec?.volumes === undefined
+      ? { op: "add", path: pointer("spec", "volumes"), value: [tokenVolume] }
+      : { op: "add", path: pointer("spec", "volumes", "-"), value: tokenVolume },
+  );
   return { injected: true, reason: decision.reason, nativeSidecar: native, patch };
 }
 

@@ -1,4 +1,5 @@
 import type { Container } from "./pod.ts";
+import { type EnvVar, TOKEN_VOLUME } from "./proxy-identity.ts";
 import { PROXY } from "./traffic-capture.ts";
 
 export const PROXY_CONTAINER_NAME = "jibe-proxy";
@@ -10,10 +11,11 @@ export interface ProxyContainerOptions {
   native: boolean;
   /** JSON of the app's original probes by rewritten path (see probe-rewrite.ts). */
   appProbers: string;
-  env?: readonly { name: string; value: string }[];
+  env?: readonly EnvVar[];
 }
 
-const READY = { httpGet: { path: "/healthz/ready", port: PROXY.healthPort } };
+// The proxy answers readiness on its status port (JIBE_SIDECAR_ADMIN_PORT, workers/sidecar/admin.ts).
+const READY = { httpGet: { path: "/healthz/ready", port: PROXY.statusPort } };
 
 /**
  * The proxy container. It holds the app until it is ready, as Istio's holdApplicationUntilProxyStarts:
@@ -40,6 +42,8 @@ export function buildProxyContainer(opts: ProxyContainerOptions): Container {
       { name: "JIBE_KUBE_APP_PROBERS", value: opts.appProbers },
       ...(opts.env ?? []),
     ],
+    // The projected service-account token (the Pod's `jibe-token` volume) it sends with its CSRs.
+    volumeMounts: [{ name: TOKEN_VOLUME.name, mountPath: TOKEN_VOLUME.mountPath, readOnly: true }],
     readinessProbe: { ...READY, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 4 },
     resources: { requests: { cpu: "100m", memory: "128Mi" } },
     securityContext: {

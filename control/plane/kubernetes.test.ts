@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../broker/logger.ts";
+import { STATE_SECRET } from "../../infra/k8s/install/install-objects.ts";
 import { installObjects } from "../../infra/k8s/install/render.ts";
-import { PROFILES } from "../../infra/k8s/install/values.ts";
+import { MESH_NAMESPACE, PROFILES } from "../../infra/k8s/install/values.ts";
 import { type ApiServerDouble, startApiServerDouble } from "../../test/k8s-apiserver/api-server.ts";
 import type { KubeObject } from "../../test/k8s-apiserver/object-store.ts";
 import { resourceType } from "../../test/k8s-apiserver/resource-types.ts";
@@ -20,6 +21,7 @@ let scratch: string;
 let stop: () => Promise<void>;
 let webhookPort: number;
 let adminUrl: string;
+let env: (home: string) => Record<string, string>;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -103,19 +105,19 @@ current-context: double
   );
   webhookPort = await freePort();
   adminUrl = `http://127.0.0.1:${await freePort()}`;
-  stop = await runStandaloneControlPlane(
-    {
-      JIBE_NATS_URL: nats().url,
-      JIBE_HOME: join(scratch, "home"),
-      JIBE_ADMIN_URL: adminUrl,
-      KUBECONFIG: kubeconfig,
-      JIBE_K8S_CLUSTER: "east",
-      JIBE_INJECTOR: "true",
-      JIBE_INJECTOR_LISTEN: `127.0.0.1:${webhookPort}`,
-      JIBE_PROXY_IMAGE: "ghcr.io/jibe-mesh/jibe:0.1.0",
-    },
-    silentLogger,
-  );
+  env = (home) => ({
+    JIBE_NATS_URL: nats().url,
+    JIBE_HOME: join(scratch, home),
+    JIBE_ADMIN_URL: adminUrl,
+    KUBECONFIG: kubeconfig,
+    JIBE_K8S_CLUSTER: "east",
+    JIBE_INJECTOR: "true",
+    JIBE_INJECTOR_LISTEN: `127.0.0.1:${webhookPort}`,
+    JIBE_PROXY_IMAGE: "ghcr.io/jibe-mesh/jibe:0.1.0",
+    JIBE_STATE_SECRET: STATE_SECRET,
+    JIBE_NAMESPACE: MESH_NAMESPACE,
+  });
+  stop = await runStandaloneControlPlane(env("home"), silentLogger);
 });
 
 afterAll(async () => {
@@ -135,6 +137,12 @@ describe("the control plane process on Kubernetes", () => {
     }[];
     expect(JSON.stringify(patch)).toContain("jibe-proxy");
     expect(JSON.stringify(patch)).toContain("ghcr.io/jibe-mesh/jibe:0.1.0");
+    // The proxy verifies what this control plane signs, and reaches its bus.
+    const trustJwks = JSON.parse(await readFile(join(scratch, "home", "trust.jwks.json"), "utf8"));
+    expect(JSON.stringify(patch)).toContain(
+      JSON.stringify({ name: "JIBE_TRUST_JWKS", value: JSON.stringify(trustJwks) }),
+    );
+    expect(JSON.stringify(patch)).toContain(JSON.stringify({ name: "JIBE_NATS_URL", value: nats().url }));
     const plain = await admit("plain");
     expect(plain).toMatchObject({ allowed: true });
     expect(plain.patch).toBeUndefined();
@@ -154,5 +162,46 @@ describe("the control plane process on Kubernetes", () => {
       })
     ).json()) as { items: { ref: { name: string } }[] };
     expect(items.map((s) => s.ref.name)).toContain("web");
+  });
+
+  it("keeps its signing key, admin token, mesh CA and webhook certificate in a Secret across a restart", async () => {
+    const read = (home: string, file: string) => readFile(join(scratch, home, file), "utf8");
+    const kids = async (home: string) =>
+      (JSON.parse(await read(home, "trust.jwks.json")) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const secret = api.store.get(resourceType("Secret"), MESH_NAMESPACE, STATE_SECRET) as
+      | { data: Record<string, string>; metadata: { labels?: Record<string, string> } }
+      | undefined;
+    expect(Object.keys(secret?.data ?? {}).sort()).toEqual([
+      "admin-token",
+      "ca.ca-cert.pem",
+      "ca.ca-key.pem",
+      "ca.cert-chain.pem",
+      "ca.root-cert.pem",
+      "ca.root-key.pem",
+      "signing-key.jwk",
+      "trust.jwks.json",
+      "webhook-cert.pem",
+      "webhook-key.pem",
+    ]);
+    expect(secret?.metadata.labels?.["app.kubernetes.io/part-of"]).toBe("jibe");
+    const before = {
+      kids: await kids("home"),
+      token: await read("home", "admin-token"),
+      caBundle: caBundle(),
+      meshRoot: await read("home", "ca/root-cert.pem"),
+    };
+    const secretWrites = () => api.requests.writes.filter((w) => w.includes("/secrets")).length;
+    const writes = secretWrites();
+
+    // A restarted Pod: same Secret, empty JIBE_HOME (an emptyDir is new with the Pod).
+    await stop();
+    stop = await runStandaloneControlPlane(env("home-after-restart"), silentLogger);
+    expect(await kids("home-after-restart")).toEqual(before.kids);
+    expect(await read("home-after-restart", "admin-token")).toBe(before.token);
+    expect(caBundle()).toBe(before.caBundle);
+    expect(await read("home-after-restart", "ca/root-cert.pem")).toBe(before.meshRoot);
+    expect(secretWrites()).toBe(writes);
+    // The API server's trust (the unchanged caBundle) still verifies the restarted webhook.
+    expect((await admit("shop")).allowed).toBe(true);
   });
 });

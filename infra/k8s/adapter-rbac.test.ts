@@ -28,7 +28,7 @@ describe("the adapter's RBAC", () => {
     }
   });
 
-  it("lets it write only the status of the Istio kinds, and create Events", () => {
+  it("lets it write only the status of the Istio kinds and of Gateway API Gateways and HTTPRoutes, and create Events", () => {
     for (const plural of [
       "virtualservices",
       "destinationrules",
@@ -39,6 +39,9 @@ describe("the adapter's RBAC", () => {
     ]) {
       expect(allowed("networking.istio.io", `${plural}/status`)).toEqual(["update"]);
     }
+    for (const plural of ["gateways", "httproutes"])
+      expect(allowed("gateway.networking.k8s.io", `${plural}/status`)).toEqual(["update"]);
+    expect(allowed("gateway.networking.k8s.io", "gatewayclasses/status")).toEqual([]);
     expect(allowed("", "events")).toEqual(["create"]);
     expect(rules.flatMap((r) => r.verbs)).not.toContain("*");
     expect(rules.flatMap((r) => r.verbs)).not.toContain("delete");

@@ -17,8 +17,8 @@ export interface ApiServerDouble {
   apply(manifest: KubeObject): KubeObject;
   /** Test hook: deletes an object by kind. */
   remove(apiVersion: string, kind: string, namespace: string, name: string): KubeObject;
-  /** Requests served so far: collection lists and watches opened. */
-  readonly requests: { lists: number; watches: number };
+  /** Requests served so far: collection lists, watches opened, and writes (POST/PUT/PATCH/DELETE) by path. */
+  readonly requests: { lists: number; watches: number; writes: string[] };
   /** Test hook: ends every open watch stream, as a server-side watch timeout does. */
   dropWatches(): void;
   /** Test hook: sends a BOOKMARK at the current revision to every watch that allowed bookmarks. */
@@ -61,7 +61,7 @@ export async function startApiServerDouble(
   const sockets = new Set<Socket>();
   let server: Server;
   let port = 0;
-  const requests = { lists: 0, watches: 0 };
+  const requests = { lists: 0, watches: 0, writes: [] as string[] };
   const tokenReviews = createTokenReviews();
 
   function handle(request: IncomingMessage, response: ServerResponse): void {
@@ -100,6 +100,7 @@ export async function startApiServerDouble(
       if (answer) reply(response, answer);
       return;
     }
+    requests.writes.push(`${request.method} ${url.pathname}`);
     let body = "";
     request.setEncoding("utf8");
     request.on("data", (chunk: string) => {

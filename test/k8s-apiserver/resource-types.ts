@@ -70,6 +70,29 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   {
     group: "",
     versions: ["v1"],
+    plural: "secrets",
+    kind: "Secret",
+    namespaced: true,
+    statusSubresource: false,
+  },
+  ...(
+    [
+      ["roles", "Role"],
+      ["rolebindings", "RoleBinding"],
+    ] as const
+  ).map(
+    ([plural, kind]): ResourceType => ({
+      group: "rbac.authorization.k8s.io",
+      versions: ["v1"],
+      plural,
+      kind,
+      namespaced: true,
+      statusSubresource: false,
+    }),
+  ),
+  {
+    group: "",
+    versions: ["v1"],
     plural: "configmaps",
     kind: "ConfigMap",
     namespaced: true,
@@ -109,6 +132,14 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     statusSubresource: true,
   },
   // Gateway API (standard channel CRDs): served versions as the v1.2 CRDs declare them.
+  {
+    group: "gateway.networking.k8s.io",
+    versions: ["v1", "v1beta1"],
+    plural: "gatewayclasses",
+    kind: "GatewayClass",
+    namespaced: false,
+    statusSubresource: true,
+  },
   ...(
     [
       ["gateways", "Gateway", ["v1", "v1beta1"]],

@@ -56,7 +56,7 @@ export async function startAdminListener(
       return;
     }
     const body =
-      path === "/ready"
+      path === "/ready" || path === "/healthz/ready" // the latter: what injected Pods probe (Istio's path)
         ? { ready: true }
         : path === "/stats"
           ? source.stats()

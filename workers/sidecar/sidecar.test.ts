@@ -311,6 +311,7 @@ describe("sidecar status", () => {
     stops.push(() => sidecar.stop());
     const admin = `http://127.0.0.1:${sidecar.adminPort}`;
     expect(await (await fetch(`${admin}/ready`)).json()).toEqual({ ready: true });
+    expect((await fetch(`${admin}/healthz/ready`)).status).toBe(200);
     const stats = (await (await fetch(`${admin}/stats`)).json()) as { proxy: string; revision: number };
     expect(stats.proxy).toBe("sidecar~admin~default");
     expect(stats.revision).toBe(client.snapshot().revision);

@@ -43,6 +43,8 @@ export function concreteValues(values: InstallValues): ValueSource & { enabled(p
 }
 
 export const CONTROL_PLANE = "jibe-control-plane";
+/** The Secret the control plane keeps its signing key, admin token and webhook certificate in. */
+export const STATE_SECRET = "jibe-control-plane-state";
 export const NATS = "jibe-nats";
 export const WEBHOOK_CONFIGURATION = WEBHOOK_CONFIGURATION_NAME;
 export const ADMIN_PORT = 15000;
@@ -73,6 +75,8 @@ export function buildInstallComponents(v: ValueSource): InstallComponent[] {
     },
     { name: "crds", objects: ISTIO_KINDS.map(buildCustomResourceDefinition) },
     { name: "rbac", objects: adapterRbac() },
+    { name: "state-rbac", objects: stateSecretRbac() },
+    { name: "identity-rbac", objects: [tokenReviewBinding()] },
     { name: "injector-rbac", condition: "injector.enabled", objects: injectorRbac() },
     { name: "nats", objects: natsObjects(v) },
     { name: "control-plane", objects: controlPlaneObjects(v) },
@@ -92,7 +96,8 @@ function binding(name: string) {
 
 /**
  * Least privilege for the adapter (in the control plane): list/watch what it mirrors (every
- * WATCHED_KINDS entry), update only the status of the Istio kinds it judges, create Events.
+ * WATCHED_KINDS entry), update only the status of the Istio kinds it judges and of Gateway API Gateways and
+ * HTTPRoutes, create Events.
  */
 export function adapterRbac(): Record<string, unknown>[] {
   const groups = new Map<string, string[]>();
@@ -123,11 +128,56 @@ export function adapterRbac(): Record<string, unknown>[] {
           resources: istio.map((p) => `${p}/status`),
           verbs: ["update"],
         },
+        {
+          apiGroups: ["gateway.networking.k8s.io"],
+          resources: ["gateways/status", "httproutes/status"],
+          verbs: ["update"],
+        },
         { apiGroups: [""], resources: ["events"], verbs: ["create"] },
       ],
     },
     binding("jibe-k8s-adapter"),
   ];
+}
+
+/**
+ * The control plane's state Secret (control/plane/state-secret.ts): `get`/`update` on that one name;
+ * `create` cannot be limited by name in RBAC (the name is not known at authorization), so it is
+ * granted on Secrets of the mesh namespace only, as istiod's Role does for `istio-ca-secret`.
+ */
+function stateSecretRbac(): Record<string, unknown>[] {
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: meta("jibe-control-plane-state", "rbac"),
+      rules: [
+        { apiGroups: [""], resources: ["secrets"], resourceNames: [STATE_SECRET], verbs: ["get", "update"] },
+        { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta("jibe-control-plane-state", "rbac"),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "jibe-control-plane-state" },
+      subjects: [{ kind: "ServiceAccount", name: CONTROL_PLANE, namespace: MESH_NAMESPACE }],
+    },
+  ];
+}
+
+/**
+ * The mesh CA checks each workload's service-account token with TokenReview: `create` on
+ * `tokenreviews`, which Kubernetes' ClusterRole `system:auth-delegator` grants (as istiod's binding).
+ */
+function tokenReviewBinding(): Record<string, unknown> {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: meta("jibe-control-plane-auth-delegator", "rbac", false),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
+    subjects: [{ kind: "ServiceAccount", name: CONTROL_PLANE, namespace: MESH_NAMESPACE }],
+  };
 }
 
 /**
@@ -313,7 +363,13 @@ function controlPlaneObjects(v: ValueSource): Record<string, unknown>[] {
                 env: [
                   env("JIBE_NATS_URL", `nats://${NATS}.${MESH_NAMESPACE}.svc:4222`),
                   env("JIBE_ADMIN_URL", `http://0.0.0.0:${ADMIN_PORT}`),
+                  // Scratch: the state that must survive a restart is in the Secret below.
                   env("JIBE_HOME", "/var/lib/jibe"),
+                  env("JIBE_STATE_SECRET", STATE_SECRET),
+                  {
+                    name: "JIBE_NAMESPACE",
+                    valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } },
+                  },
                   env("JIBE_K8S_CLUSTER", v.str("clusterName")),
                   env("JIBE_INJECTOR", v.str("injector.enabled")),
                   env("JIBE_INJECTOR_LISTEN", `0.0.0.0:${WEBHOOK_PORT}`),

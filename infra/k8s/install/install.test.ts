@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { findNatsServer } from "../../../broker/nats-launcher.ts";
 import { decideInjection } from "../../../control/injector/injection-policy.ts";
-import { natsConfig } from "./install-objects.ts";
+import { natsConfig, STATE_SECRET } from "./install-objects.ts";
 import { renderAdapterRbac, renderHelmChart, renderHelmTemplate, renderManifest } from "./render.ts";
 import { MESH_NAMESPACE, PROFILE_NAMES, PROFILES, type ProfileName } from "./values.ts";
 
@@ -196,6 +196,43 @@ describe("install manifests and Helm chart", () => {
           }
         }
       }
+    }
+  });
+});
+
+describe("the control plane's state across restarts", () => {
+  it("lives in the one Secret its Role may get and update, with JIBE_HOME only scratch", () => {
+    for (const profile of PROFILE_NAMES) {
+      const objects = manifest(profile);
+      const deployment = objects.find((o) => o.kind === "Deployment") as unknown as {
+        spec: {
+          template: {
+            spec: {
+              containers: { env: { name: string; value?: string; valueFrom?: unknown }[] }[];
+              volumes: { name: string; emptyDir?: object }[];
+            };
+          };
+        };
+      };
+      const pod = deployment.spec.template.spec;
+      const env = new Map(pod.containers[0]?.env.map((e) => [e.name, e]));
+      const secret = env.get("JIBE_STATE_SECRET")?.value;
+      expect(secret, profile).toBe(STATE_SECRET);
+      expect(env.get("JIBE_NAMESPACE")?.valueFrom).toEqual({ fieldRef: { fieldPath: "metadata.namespace" } });
+      expect(pod.volumes.find((v) => v.name === "home")?.emptyDir).toBeDefined();
+      const role = objects.find((o) => o.kind === "Role" && o.metadata.name === "jibe-control-plane-state") as
+        | { rules: { resources: string[]; resourceNames?: string[]; verbs: string[] }[] }
+        | undefined;
+      const secretRules = role?.rules.filter((r) => r.resources.includes("secrets")) ?? [];
+      expect(secretRules).toEqual([
+        { apiGroups: [""], resources: ["secrets"], resourceNames: [STATE_SECRET], verbs: ["get", "update"] },
+        { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
+      ]);
+      const binding = objects.find((o) => o.kind === "RoleBinding") as
+        | { roleRef: { name: string }; subjects: { name: string }[] }
+        | undefined;
+      expect(binding?.roleRef.name).toBe("jibe-control-plane-state");
+      expect(binding?.subjects.map((s) => s.name)).toEqual(["jibe-control-plane"]);
     }
   });
 });
