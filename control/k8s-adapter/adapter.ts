@@ -8,7 +8,15 @@ import { canonicalJson } from "../plane/apply-plan.ts";
 import type { ApplyOutcome, ApplyResult, ListFilter, ResourceView } from "../plane/types.ts";
 import { describeRejection, statusWithVerdict, type Verdict } from "./accepted-condition.ts";
 import { AdapterError } from "./errors.ts";
-import { type KubeApi, kubeStatusCode, WATCHED_KINDS, type WatchedKind } from "./kube-client.ts";
+import { computeGatewayApiStatus } from "./gateway-api-status.ts";
+import { mergeGatewayStatus, mergeRouteStatus } from "./gateway-api-status-merge.ts";
+import {
+  type KubeApi,
+  kubeStatusCode,
+  type StatusKind,
+  WATCHED_KINDS,
+  type WatchedKind,
+} from "./kube-client.ts";
 import {
   CLUSTER_ANNOTATION,
   isServedByJibe,
@@ -70,6 +78,15 @@ const ISTIO_KINDS = new Set<string>([
   "Sidecar",
   "Gateway",
 ]);
+/** Kinds whose changes can change Gateway API status (what attaches, what resolves). */
+const GATEWAY_STATUS_INPUTS = new Set<string>([
+  "KubernetesGateway",
+  "HTTPRoute",
+  "ReferenceGrant",
+  "Service",
+  "GatewayClass",
+]);
+const GATEWAY_STATUS_KEY = "gateway-api-status";
 
 /**
  * Mirrors one cluster into the mesh. Informers (client-node's list-then-watch, relisting on 410 Gone)
@@ -119,12 +136,15 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
     const [what, namespace = "", name = ""] = key.split("|");
     if (what === "workloads") return reconcileWorkloads(namespace);
     if (what === "gc") return collectGarbage();
+    if (what === GATEWAY_STATUS_KEY) return reconcileGatewayApiStatus();
     return reconcilePublished(what as PublishedKind, namespace, name);
   }
 
   async function reconcilePublished(kind: PublishedKind, namespace: string, name: string): Promise<void> {
     const ref = { kind, namespace, name };
     const object = informers[kind].get(name, namespace) as KubeObjectLike | undefined;
+    // Queued behind this publish, so the status is computed from what the mesh then holds.
+    if (GATEWAY_STATUS_INPUTS.has(kind)) queue.add(GATEWAY_STATUS_KEY);
     if (!object || !isServedByJibe(kind, object)) return unpublish(ref);
     const document = toMeshDocument(kind, object, cluster);
     const rejection = await publish(document);
@@ -193,7 +213,35 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
     reported.set(key, rejection);
   }
 
-  async function writeStatus(kind: "VirtualService", object: KubeObjectLike): Promise<void> {
+  /**
+   * Gateway API status (gateway-api-status.ts) of every Jibe Gateway and of the Jibe parents of every
+   * HTTPRoute, from what the mesh holds; written only where it differs from the current status.
+   */
+  async function reconcileGatewayApiStatus(): Promise<void> {
+    if (!synced) return; // once, after the initial lists are published
+    const routes = informers.HTTPRoute.list() as KubeObjectLike[];
+    const gateways = informers.KubernetesGateway.list() as KubeObjectLike[];
+    if (routes.length === 0 && gateways.length === 0) return;
+    const wanted = computeGatewayApiStatus({
+      gatewayClasses: informers.GatewayClass.list() as KubeObjectLike[],
+      gateways,
+      routes,
+      resources: (await mesh.list()).map((view) => view.resource),
+    });
+    const now = clock();
+    for (const gateway of gateways) {
+      const want = wanted.gateways.get(`${gateway.metadata?.namespace}/${gateway.metadata?.name}`);
+      const status = want && mergeGatewayStatus(gateway.status, want, now);
+      if (status) await writeStatus("KubernetesGateway", { ...gateway, status });
+    }
+    for (const route of routes) {
+      const want = wanted.routes.get(`${route.metadata?.namespace}/${route.metadata?.name}`) ?? [];
+      const status = mergeRouteStatus(route.status, want, now);
+      if (status) await writeStatus("HTTPRoute", { ...route, status });
+    }
+  }
+
+  async function writeStatus(kind: StatusKind, object: KubeObjectLike): Promise<void> {
     try {
       await kube.replaceStatus(kind, object);
     } catch (error) {
@@ -262,6 +310,7 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
     const enqueue = (object: KubernetesObject) => {
       const ns = object.metadata?.namespace ?? "";
       if (kind === "EndpointSlice" || kind === "Pod") queue.add(`workloads|${ns}`);
+      else if (kind === "GatewayClass") queue.add(GATEWAY_STATUS_KEY);
       else if (kind in PUBLISHED_KINDS) queue.add(`${kind}|${ns}|${object.metadata?.name ?? ""}`);
     };
     informer.on("add", enqueue);
@@ -295,6 +344,7 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
   for (const namespace of namespaces) queue.add(`workloads|${namespace}`);
   await queue.idle();
   queue.add("gc");
+  queue.add(GATEWAY_STATUS_KEY);
   await queue.idle();
   log.info(`k8s adapter: cluster ${cluster} synced (${owned.size} resources in the mesh)`);
 

@@ -30,6 +30,8 @@ export const WATCHED_KINDS = {
   KubernetesGateway: { group: "gateway.networking.k8s.io", version: "v1", plural: "gateways" },
   HTTPRoute: { group: "gateway.networking.k8s.io", version: "v1", plural: "httproutes" },
   ReferenceGrant: { group: "gateway.networking.k8s.io", version: "v1beta1", plural: "referencegrants" },
+  // Cluster-scoped; read only to tell which Gateways are Jibe's (controllerName jibe.dev/gateway-controller).
+  GatewayClass: { group: "gateway.networking.k8s.io", version: "v1", plural: "gatewayclasses" },
 } as const;
 
 export type WatchedKind = keyof typeof WATCHED_KINDS;
@@ -93,12 +95,15 @@ export type IstioStatusKind =
   | "Sidecar"
   | "Gateway";
 
+/** Every kind whose `status` the adapter writes: the Istio kinds and the Gateway API's Gateway and HTTPRoute. */
+export type StatusKind = IstioStatusKind | "KubernetesGateway" | "HTTPRoute";
+
 /** The Kubernetes calls the adapter makes. */
 export interface KubeApi {
   /** client-node's informer (list, then watch; relists on 410 Gone) for one kind, not started. */
   informer(kind: WatchedKind): ListWatch<KubernetesObject>;
-  /** Replaces `status` of an Istio object (`object` carries the resourceVersion it was read at). */
-  replaceStatus(kind: IstioStatusKind, object: KubeObjectLike): Promise<void>;
+  /** Replaces `status` of an object (`object` carries the resourceVersion it was read at). */
+  replaceStatus(kind: StatusKind, object: KubeObjectLike): Promise<void>;
   /** Records a core v1 Event about `object`. */
   createEvent(event: KubeEventInput): Promise<void>;
 }
@@ -140,6 +145,7 @@ export function createKubeApi(kc: KubeConfigType, opts: { watchTimeoutSeconds?: 
     KubernetesGateway: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.KubernetesGateway),
     HTTPRoute: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.HTTPRoute),
     ReferenceGrant: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.ReferenceGrant),
+    GatewayClass: () => custom.listClusterCustomObject(WATCHED_KINDS.GatewayClass),
   };
   return {
     informer(kind) {
@@ -155,7 +161,11 @@ export function createKubeApi(kc: KubeConfigType, opts: { watchTimeoutSeconds?: 
         plural,
         namespace: object.metadata?.namespace ?? "default",
         name: object.metadata?.name ?? "",
-        body: { ...object, apiVersion: `${group}/${version}`, kind },
+        body: {
+          ...object,
+          apiVersion: `${group}/${version}`,
+          kind: kind === "KubernetesGateway" ? "Gateway" : kind,
+        },
       });
     },
     async createEvent(input) {
