@@ -79,7 +79,8 @@ describe("edge worker: DestinationRule traffic policies", () => {
       },
     );
     const seen = new Set<string>();
-    for (let u = 0; u < 10; u++) {
+    // 24 keys: with two endpoints owning half the ring each, all on one side has odds 2^-23.
+    for (let u = 0; u < 24; u++) {
       const per = new Set<string>();
       for (let i = 0; i < 4; i++)
         per.add(await upstreamOf(await edge(host, "/", { headers: { "x-user": `u${u}` } })));
