@@ -206,7 +206,7 @@ function statusUnit(id: string, problems: Diagnostic[], tokens: string[]): Unit 
 }
 
 /** allowedRoutes: namespaces `Same` (default) or `All` (`Selector` needs Namespace labels: none), kinds HTTPRoute. */
-function acceptsRoute(listener: Listener, gatewayNamespace: string, routeNamespace: string): boolean {
+export function acceptsRoute(listener: Listener, gatewayNamespace: string, routeNamespace: string): boolean {
   if (listener.protocol !== "HTTP" && listener.protocol !== "HTTPS") return false;
   const kinds = listener.allowedRoutes?.kinds;
   if (kinds?.length && !kinds.some((k) => k.kind === "HTTPRoute")) return false;
