@@ -127,6 +127,12 @@ describe("DestinationRule tls ISTIO_MUTUAL with subjectAltNames", () => {
     expect(await reviews.sidecar.metrics()).toMatch(
       /istio_requests_total\{[^}]*reporter="destination"[^}]*connection_security_policy="mutual_tls"/,
     );
+    // ... and name both ends by their SPIFFE IDs, as Istio's destination-side metrics do.
+    const served = (await reviews.sidecar.metrics())
+      .split("\n")
+      .find((line) => line.startsWith("istio_requests_total{") && line.includes('reporter="destination"'));
+    expect(served).toContain('source_principal="spiffe://cluster.local/ns/default/sa/productpage"');
+    expect(served).toContain('destination_principal="spiffe://cluster.local/ns/default/sa/reviews"');
 
     await applyEverywhere(
       destinationRule({

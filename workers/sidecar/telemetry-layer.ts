@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { TLSSocket } from "node:tls";
+import { peerSpiffeId } from "../../identity/tls-options.ts";
 import { NO_FLAG } from "../engine/index.ts";
 import { createGrpcMessageCounter } from "../telemetry/grpc-frames.ts";
 import {
@@ -103,6 +104,7 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
           self: telemetry.self,
           ...(peer ? { peer } : {}),
           connectionSecurityPolicy: reporter === "source" ? "unknown" : securityPolicyOf(ctx.req.socket),
+          ...(reporter === "destination" ? inboundPrincipals(ctx.req.socket) : {}),
           destinationService: telemetry.destinationService(
             ctx.authority,
             ctx.cluster?.service,
@@ -190,6 +192,25 @@ function sizedBody(ctx: ProxyContext): number | undefined {
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** Both ends' SPIFFE IDs of a connection (parsed once per connection). */
+const principalsBySocket = new WeakMap<TLSSocket, { peerPrincipal?: string; selfPrincipal?: string }>();
+
+/**
+ * Istio's `source_principal` / `destination_principal` on the destination side: the caller's and this
+ * workload's SPIFFE IDs when the request came over verified mutual TLS; none (`unknown`) otherwise.
+ */
+function inboundPrincipals(socket: unknown): { peerPrincipal?: string; selfPrincipal?: string } {
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return {};
+  let principals = principalsBySocket.get(socket);
+  if (!principals) {
+    const peer = peerSpiffeId(socket.getPeerX509Certificate());
+    const self = peerSpiffeId(socket.getX509Certificate());
+    principals = { ...(peer ? { peerPrincipal: peer } : {}), ...(self ? { selfPrincipal: self } : {}) };
+    principalsBySocket.set(socket, principals);
+  }
+  return principals;
 }
 
 /** Istio's `connection_security_policy` of an inbound request: `mutual_tls` over a verified client certificate. */
