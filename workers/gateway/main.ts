@@ -5,15 +5,13 @@
  * Settings come from the environment (see `readGatewayEnv`; mesh identity as the sidecar's,
  * `readIdentityEnv`). SIGINT/SIGTERM drain the listeners, then exit.
  */
-import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createVerifier } from "../../broker/envelope.ts";
 import { isJibeError } from "../../broker/errors.ts";
 import { connectNats } from "../../broker/nats-connection.ts";
 import { loadTrustJwks } from "../../broker/signing-key-file.ts";
-import { startWorkloadIdentity } from "../../identity/workload-identity.ts";
-import { readIdentityEnv, readToken } from "../sidecar/identity-env.ts";
+import { startIdentityFromEnv } from "../sidecar/env-identity.ts";
 import { readTelemetryEnv } from "../sidecar/telemetry-env.ts";
 import { startGateway } from "./gateway.ts";
 import { readGatewayEnv } from "./gateway-env.ts";
@@ -23,28 +21,8 @@ async function main(): Promise<void> {
   const env = readGatewayEnv(process.env, home);
   const verifier = await createVerifier(await loadTrustJwks(env.trustJwks));
   const nc = await connectNats(env.natsUrl, { name: env.proxy.id });
-  const readFile = (path: string) => readFileSync(path, "utf8");
-  const identityEnv = readIdentityEnv(process.env, readFile);
-  const credential = identityEnv?.credential;
   // The gateway's SPIFFE certificate (auto-mTLS to sidecars); without a credential: plaintext upstreams.
-  const identity =
-    identityEnv && credential
-      ? await startWorkloadIdentity({
-          nc,
-          verifier,
-          crypto: globalThis.crypto,
-          id: identityEnv.id,
-          credential: () =>
-            credential.type === "kubernetes"
-              ? {
-                  type: "kubernetes",
-                  token: readToken(readFile, credential.tokenFile, "JIBE_SERVICE_ACCOUNT_TOKEN_FILE"),
-                }
-              : credential,
-          ...(identityEnv.ttlSeconds ? { ttlSeconds: identityEnv.ttlSeconds } : {}),
-          log: console,
-        })
-      : undefined;
+  const identity = await startIdentityFromEnv({ nc, verifier, env: process.env, log: console });
   const gateway = await startGateway({
     nc,
     verifier,

@@ -4,16 +4,14 @@
  * Settings come from the environment (see `readSidecarEnv`). SIGINT/SIGTERM stop accepting
  * connections, let in-flight requests finish, then exit.
  */
-import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createVerifier } from "../../broker/envelope.ts";
 import { isJibeError } from "../../broker/errors.ts";
 import { connectNats } from "../../broker/nats-connection.ts";
 import { loadTrustJwks } from "../../broker/signing-key-file.ts";
-import { startWorkloadIdentity } from "../../identity/workload-identity.ts";
 import { readAppMetricsEnv } from "./app-metrics.ts";
-import { readIdentityEnv, readToken } from "./identity-env.ts";
+import { startIdentityFromEnv } from "./env-identity.ts";
 import { startSidecar } from "./sidecar.ts";
 import { readSidecarEnv } from "./sidecar-env.ts";
 import { readTelemetryEnv } from "./telemetry-env.ts";
@@ -23,28 +21,8 @@ async function main(): Promise<void> {
   const env = readSidecarEnv(process.env, home);
   const verifier = await createVerifier(await loadTrustJwks(env.trustJwks));
   const nc = await connectNats(env.natsUrl, { name: env.proxy.id });
-  const readFile = (path: string) => readFileSync(path, "utf8");
-  const identityEnv = readIdentityEnv(process.env, readFile);
-  const credential = identityEnv?.credential;
   // The workload's SPIFFE certificate over the bus (mTLS); without a credential: plaintext only.
-  const identity =
-    identityEnv && credential
-      ? await startWorkloadIdentity({
-          nc,
-          verifier,
-          crypto: globalThis.crypto,
-          id: identityEnv.id,
-          credential: () =>
-            credential.type === "kubernetes"
-              ? {
-                  type: "kubernetes",
-                  token: readToken(readFile, credential.tokenFile, "JIBE_SERVICE_ACCOUNT_TOKEN_FILE"),
-                }
-              : credential,
-          ...(identityEnv.ttlSeconds ? { ttlSeconds: identityEnv.ttlSeconds } : {}),
-          log: console,
-        })
-      : undefined;
+  const identity = await startIdentityFromEnv({ nc, verifier, env: process.env, log: console });
   const sidecar = await startSidecar({
     nc,
     verifier,
