@@ -79,9 +79,13 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
     }
     let responseBytes: number | undefined;
     let grpcStatus = "";
+    let upstreamPrincipals: { peerPrincipal?: string; selfPrincipal?: string } = {};
     ctx.upstreamResponseHooks.push((response) => {
       if (reporter === "source") {
         peer = decodePeerHeader(single(response.headers[PEER_HEADER]));
+        // Over mTLS to a sidecar: our certificate (and the server's while the socket still shows it;
+        // h2 streams have no socket here).
+        upstreamPrincipals = tlsPrincipals(response.socket);
         delete response.headers[PEER_HEADER];
       }
       grpcStatus = single(response.headers["grpc-status"]) ?? "";
@@ -104,7 +108,7 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
           self: telemetry.self,
           ...(peer ? { peer } : {}),
           connectionSecurityPolicy: reporter === "source" ? "unknown" : securityPolicyOf(ctx.req.socket),
-          ...(reporter === "destination" ? inboundPrincipals(ctx.req.socket) : {}),
+          ...(reporter === "destination" ? tlsPrincipals(ctx.req.socket) : upstreamPrincipals),
           destinationService: telemetry.destinationService(
             ctx.authority,
             ctx.cluster?.service,
@@ -198,10 +202,11 @@ function single(value: string | string[] | undefined): string | undefined {
 const principalsBySocket = new WeakMap<TLSSocket, { peerPrincipal?: string; selfPrincipal?: string }>();
 
 /**
- * Istio's `source_principal` / `destination_principal` on the destination side: the caller's and this
- * workload's SPIFFE IDs when the request came over verified mutual TLS; none (`unknown`) otherwise.
+ * Istio's `source_principal` / `destination_principal`: the peer's and this workload's SPIFFE IDs
+ * when the connection (inbound from a client, or upstream to a server) is verified mutual TLS with
+ * SPIFFE certificates on both ends; none (`unknown`) otherwise.
  */
-function inboundPrincipals(socket: unknown): { peerPrincipal?: string; selfPrincipal?: string } {
+function tlsPrincipals(socket: unknown): { peerPrincipal?: string; selfPrincipal?: string } {
   if (!(socket instanceof TLSSocket) || !socket.authorized) return {};
   let principals = principalsBySocket.get(socket);
   if (!principals) {
