@@ -38,16 +38,26 @@ export const envoyExtAuthzHttpSchema = z.strictObject({
 /** A validated `envoyExtAuthzHttp` provider. */
 export type EnvoyExtAuthzHttpSpec = z.infer<typeof envoyExtAuthzHttpSchema>;
 
-/** One `extensionProviders` entry: a name and one provider type (only ext-authz HTTP is used). */
+/** Istio `MeshConfig.ExtensionProvider.OpenTelemetryTracingProvider` (spans over OTLP/HTTP). */
+export const openTelemetryProviderSchema = z.looseObject({
+  service: z.string(),
+  port: z.number().int().min(1).max(65535),
+  http: z.looseObject({ path: z.string().optional() }).optional(),
+});
+
+/** One `extensionProviders` entry: a name and one provider type (ext-authz HTTP, OpenTelemetry tracing). */
 export const extensionProviderSchema = z.looseObject({
   name: z.string(),
   envoyExtAuthzHttp: envoyExtAuthzHttpSchema.optional(),
+  opentelemetry: openTelemetryProviderSchema.optional(),
 });
 export type ExtensionProviderSpec = z.infer<typeof extensionProviderSchema>;
 
 /** The MeshConfig fields Jibe reads; the rest of MeshConfig passes through unchecked. */
 export const meshConfigSchema = z.looseObject({
   extensionProviders: z.array(extensionProviderSchema).optional(),
+  // Providers used when a Telemetry resource names none (Istio's `defaultProviders.tracing`).
+  defaultProviders: z.looseObject({ tracing: z.array(z.string()).optional() }).optional(),
   // The mesh-wide default of Sidecar `outboundTrafficPolicy` (control/compile/sidecar-scope.ts).
   outboundTrafficPolicy: z
     .strictObject({

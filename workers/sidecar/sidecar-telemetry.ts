@@ -6,6 +6,8 @@ import {
   type DestinationService,
   encodePeerHeader,
   type MeshTelemetryDefaults,
+  type MeshTracingProviders,
+  meshTracingProviders,
   type RequestRecord,
   resolveDestinationService,
   resolveTelemetryPolicy,
@@ -89,8 +91,18 @@ export function createSidecarTelemetry(
   const self = workloadMetadataOf(sources.proxy, options.clusterId);
   // One series layer for HTTP, gRPC message and TCP metrics: tag overrides and expiry apply alike.
   const metrics = createMetricSeries([...REQUEST_METRICS, ...GRPC_MESSAGE_METRICS, ...TCP_METRICS], clock);
+  let meshTracingFor:
+    | { resources: ReadonlyMap<string, StoredResource>; providers: MeshTracingProviders }
+    | undefined;
+  const meshTracing = () => {
+    const resources = sources.resources();
+    if (meshTracingFor?.resources !== resources)
+      meshTracingFor = { resources, providers: meshTracingProviders(resources.values()) };
+    return meshTracingFor.providers;
+  };
   const spans = createSpanExport({
     providers: options.tracingProviders ?? {},
+    meshProviders: meshTracing,
     ...(options.mesh?.tracingProvider ? { defaultProvider: options.mesh.tracingProvider } : {}),
     self,
     proxyId: sources.proxy.id,

@@ -21,6 +21,11 @@ export interface SpanExportOptions {
   providers: Readonly<Record<string, TracingProvider>>;
   /** Provider used when the Telemetry names none; default: the only one, if exactly one. */
   defaultProvider?: string;
+  /**
+   * Providers of the mesh config (ConfigMap `istio-system/istio`, read at each export so a change
+   * applies); the options' own `providers` win on a name clash, their default over the mesh's.
+   */
+  meshProviders?: () => { providers: Readonly<Record<string, TracingProvider>>; defaultProvider?: string };
   self: WorkloadMetadata;
   proxyId: string;
   /** How long the batch waits before sending; default 1 s. */
@@ -60,10 +65,12 @@ export function createSpanExport(options: SpanExportOptions): SpanExport {
   >();
   const warned = new Set<string>();
 
-  const tracerFor = (name: string) => {
-    const existing = tracers.get(name);
+  const tracerFor = (name: string, mesh: ReturnType<NonNullable<SpanExportOptions["meshProviders"]>>) => {
+    const config = options.providers[name] ?? mesh.providers[name];
+    // Keyed by endpoint too: a provider the mesh config moves gets a new exporter.
+    const key = `${name}|${config?.otlpHttpEndpoint ?? ""}`;
+    const existing = tracers.get(key);
     if (existing) return existing.tracer;
-    const config = options.providers[name];
     if (!config) {
       if (!warned.has(name))
         options.log.warn(`sidecar ${options.proxyId}: no tracing provider "${name}"; spans dropped`);
@@ -84,16 +91,23 @@ export function createSpanExport(options: SpanExportOptions): SpanExport {
       ],
     });
     const tracer = provider.getTracer("jibe-sidecar");
-    tracers.set(name, { provider, tracer });
+    tracers.set(key, { provider, tracer });
     return tracer;
   };
 
   return {
     export(record, providerName) {
       const context = record.trace;
-      const name = providerName ?? fallback;
-      if (!context || name === undefined) return;
-      const tracer = tracerFor(name);
+      if (!context) return;
+      const mesh = options.meshProviders?.() ?? { providers: {} };
+      const meshNames = Object.keys(mesh.providers);
+      const name =
+        providerName ??
+        fallback ??
+        mesh.defaultProvider ??
+        (names.length === 0 && meshNames.length === 1 ? meshNames[0] : undefined);
+      if (name === undefined) return;
+      const tracer = tracerFor(name, mesh);
       if (!tracer) return;
       const parent = context.parentSpanId
         ? trace.setSpanContext(ROOT_CONTEXT, {

@@ -382,6 +382,42 @@ describe("tracing", () => {
     );
   });
 
+  it("exports to the collector the mesh config declares (extensionProviders opentelemetry)", async () => {
+    const collector = new URL(otlp.url);
+    // No provider of its own: the mesh config (ConfigMap istio-system/istio) says where spans go.
+    const meshTraced = await client("mesh-traced", {
+      tracingProviders: {},
+      mesh: { samplingPercentage: 100 },
+    });
+    await applyAndWait([meshTraced], {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "istio", namespace: "istio-system" },
+      data: {
+        mesh: [
+          "defaultProviders:",
+          "  tracing: [collector]",
+          "extensionProviders:",
+          "- name: collector",
+          "  opentelemetry:",
+          `    service: ${collector.hostname}`,
+          `    port: ${collector.port}`,
+          `    http: { path: ${collector.pathname} }`,
+          "",
+        ].join("\n"),
+      },
+    });
+    const traceId = "6cf92f3577b34da6a3ce929d0e0e4738";
+    await call(meshTraced.outboundPort, "reviews:9080", "/", {
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
+    await meshTraced.flushSpans();
+    await waitFor(() => otlp.spans.some((s) => s.traceId === traceId && s.kind === 3), 5_000, "client span");
+    expect(otlp.spans.find((s) => s.traceId === traceId && s.kind === 3)?.service).toBe(
+      "mesh-traced.default",
+    );
+  });
+
   it("samples about 1% by default and sends nothing for unsampled requests", async () => {
     const quiet = await client("quiet");
     const before = otlp.spans.length;

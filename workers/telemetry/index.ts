@@ -5,6 +5,7 @@ export {
   resolveDestinationService,
 } from "./destination-service.ts";
 export { ISTIO_LABEL_NAMES, type IstioLabelName, istioLabels } from "./istio-labels.ts";
+export { type MeshTracingProviders, meshTracingProviders } from "./mesh-tracing.ts";
 export {
   createMetricAggregate,
   createMetricBatcher,
