@@ -133,12 +133,12 @@ describe("DestinationRule tls ISTIO_MUTUAL with subjectAltNames", () => {
       .find((line) => line.startsWith("istio_requests_total{") && line.includes('reporter="destination"'));
     expect(served).toContain('source_principal="spiffe://cluster.local/ns/default/sa/productpage"');
     expect(served).toContain('destination_principal="spiffe://cluster.local/ns/default/sa/reviews"');
-    // The client's side names its own identity, from the mTLS connection it made (the server's is
-    // not read back there yet: a pooled socket may resume its TLS session without the certificate).
+    // The client's side names them too, from the mTLS connection it made.
     const sent = (await productpage.sidecar.metrics())
       .split("\n")
       .find((line) => line.startsWith("istio_requests_total{") && line.includes('reporter="source"'));
     expect(sent).toContain('source_principal="spiffe://cluster.local/ns/default/sa/productpage"');
+    expect(sent).toContain('destination_principal="spiffe://cluster.local/ns/default/sa/reviews"');
 
     await applyEverywhere(
       destinationRule({

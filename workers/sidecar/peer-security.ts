@@ -27,6 +27,8 @@ export interface PeerSecurityLog {
    * socket may already be closed when it is recorded, and a closed socket no longer shows it.
    */
   recordHandshake(socket: TLSSocket): void;
+  /** The SPIFFE ID an upstream connection's server presented at its handshake, if any. */
+  presentedBy(socket: unknown): string | undefined;
   report(): { inbound: InboundObservation; outbound: OutboundObservation[] };
 }
 
@@ -92,6 +94,7 @@ export function createPeerSecurityLog(): PeerSecurityLog {
       presented.set(socket, peerSpiffeId(socket.getPeerX509Certificate()) ?? null);
       endpoints.set(socket, `${socket.remoteAddress}:${socket.remotePort}`);
     },
+    presentedBy: (socket) => (socket instanceof TLSSocket ? (presented.get(socket) ?? undefined) : undefined),
     report: () => ({
       inbound: { ...inbound, principals: { ...inbound.principals } },
       outbound: [...outbound.values()].map(({ peerSet, ...seen }) => ({

@@ -51,6 +51,8 @@ export interface SidecarTelemetry {
   destinationService(authority: string, routed: string | undefined, local?: string): DestinationService;
   /** Port of the Service whose endpoint is this inbound listener (`local`, `address:port`), when known. */
   servicePortAt(local: string): number | undefined;
+  /** The SPIFFE ID an upstream server presented on `socket` at its handshake, if known. */
+  upstreamPrincipal(socket: unknown): string | undefined;
   randomHex(bytes: number): string;
   /** Metrics, span and access log of a completed request. */
   complete(record: RequestRecord): void;
@@ -71,6 +73,8 @@ export interface TelemetrySources {
   log: Logger;
   /** Epoch ms; default Date.now (tests move it to expire series). */
   clock?: () => number;
+  /** The SPIFFE ID an upstream server presented on a connection (recorded at its TLS handshake). */
+  upstreamPrincipal?: (socket: unknown) => string | undefined;
 }
 
 /**
@@ -165,6 +169,7 @@ export function createSidecarTelemetry(
       });
     },
     servicePortAt: (local) => ownServiceAt(local)?.port,
+    upstreamPrincipal: (socket) => sources.upstreamPrincipal?.(socket),
     randomHex: (bytes) => randomBytes(bytes).toString("hex"),
     complete(record) {
       const current = policy();

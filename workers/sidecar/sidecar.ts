@@ -204,6 +204,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         resources: () => policy.sync.state.resources,
         snapshot: () => policy.current().snapshot,
         log,
+        upstreamPrincipal: (socket) => peerSecurity.presentedBy(socket),
       },
       options.telemetry,
     );

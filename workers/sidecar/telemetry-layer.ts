@@ -83,9 +83,11 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
     ctx.upstreamResponseHooks.push((response) => {
       if (reporter === "source") {
         peer = decodePeerHeader(single(response.headers[PEER_HEADER]));
-        // Over mTLS to a sidecar: our certificate (and the server's while the socket still shows it;
-        // h2 streams have no socket here).
-        upstreamPrincipals = tlsPrincipals(response.socket);
+        // Over mTLS to a sidecar: our certificate, and the server's as recorded at the handshake (a
+        // resumed TLS session no longer shows it). h2 streams have no socket here.
+        const own = tlsPrincipals(response.socket);
+        const server = telemetry.upstreamPrincipal(response.socket) ?? own.peerPrincipal;
+        upstreamPrincipals = { ...own, ...(server ? { peerPrincipal: server } : {}) };
         delete response.headers[PEER_HEADER];
       }
       grpcStatus = single(response.headers["grpc-status"]) ?? "";
