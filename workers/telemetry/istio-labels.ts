@@ -1,4 +1,4 @@
-import type { RequestRecord } from "./request-record.ts";
+import type { Reporter, RequestRecord } from "./request-record.ts";
 import { UNKNOWN, type WorkloadMetadata } from "./workload-metadata.ts";
 
 /** Istio's standard labels on every HTTP metric, in Istio's order. */
@@ -33,6 +33,65 @@ export const ISTIO_LABEL_NAMES = [
 /** One of {@link ISTIO_LABEL_NAMES}. */
 export type IstioLabelName = (typeof ISTIO_LABEL_NAMES)[number];
 
+/** The labels naming one end of a call (`source_*` or `destination_*`, but `destination_service*`). */
+type EndLabel =
+  | "workload"
+  | "workload_namespace"
+  | "principal"
+  | "app"
+  | "version"
+  | "canonical_service"
+  | "canonical_revision"
+  | "cluster";
+export type WorkloadLabelName = `source_${EndLabel}` | `destination_${EndLabel}`;
+
+/** What the reporting proxy knows of both ends of a request or connection. */
+export interface CallEnds {
+  reporter: Reporter;
+  self: WorkloadMetadata;
+  /** The other side's workload (peer metadata); undefined when unknown. */
+  peer?: WorkloadMetadata;
+  /** SPIFFE IDs when the call was mutual TLS. */
+  selfPrincipal?: string;
+  peerPrincipal?: string;
+}
+
+/**
+ * The `source_*` / `destination_*` workload labels of a call, seen from the reporter: its own side
+ * from its identity, the other from peer metadata; what is not known is `unknown`. Shared by the
+ * HTTP ({@link istioLabels}) and TCP (`tcpLabels`) metrics.
+ *
+ * @example
+ * ```ts
+ * workloadLabels({ reporter: "destination", self, peer }).source_workload; // "productpage-v1"
+ * ```
+ */
+export function workloadLabels(ends: CallEnds): Record<WorkloadLabelName, string> {
+  const outbound = ends.reporter === "source";
+  const [source, destination] = outbound ? [ends.self, ends.peer] : [ends.peer, ends.self];
+  const [sourcePrincipal, destinationPrincipal] = outbound
+    ? [ends.selfPrincipal, ends.peerPrincipal]
+    : [ends.peerPrincipal, ends.selfPrincipal];
+  return {
+    source_workload: source?.workload ?? UNKNOWN,
+    source_workload_namespace: source?.namespace ?? UNKNOWN,
+    source_principal: sourcePrincipal ?? UNKNOWN,
+    source_app: source?.app ?? UNKNOWN,
+    source_version: source?.version ?? UNKNOWN,
+    source_canonical_service: source?.canonicalService ?? UNKNOWN,
+    source_canonical_revision: source?.canonicalRevision ?? UNKNOWN,
+    source_cluster: source?.cluster ?? UNKNOWN,
+    destination_workload: destination?.workload ?? UNKNOWN,
+    destination_workload_namespace: destination?.namespace ?? UNKNOWN,
+    destination_principal: destinationPrincipal ?? UNKNOWN,
+    destination_app: destination?.app ?? UNKNOWN,
+    destination_version: destination?.version ?? UNKNOWN,
+    destination_canonical_service: destination?.canonicalService ?? UNKNOWN,
+    destination_canonical_revision: destination?.canonicalRevision ?? UNKNOWN,
+    destination_cluster: destination?.cluster ?? UNKNOWN,
+  };
+}
+
 /**
  * The standard Istio labels of a completed request. The reporting proxy fills its own side from
  * its identity and the other side from the peer header; a peer outside the mesh is `unknown`.
@@ -43,25 +102,9 @@ export type IstioLabelName = (typeof ISTIO_LABEL_NAMES)[number];
  * ```
  */
 export function istioLabels(record: RequestRecord): Record<IstioLabelName, string> {
-  const outbound = record.reporter === "source";
-  const source = outbound ? record.self : record.peer;
-  const destination = outbound ? record.peer : record.self;
-  const principal = (p: string | undefined) => p ?? UNKNOWN;
-  const side = (prefix: "source" | "destination", meta: WorkloadMetadata | undefined) => ({
-    [`${prefix}_workload`]: meta?.workload ?? UNKNOWN,
-    [`${prefix}_workload_namespace`]: meta?.namespace ?? UNKNOWN,
-    [`${prefix}_app`]: meta?.app ?? UNKNOWN,
-    [`${prefix}_version`]: meta?.version ?? UNKNOWN,
-    [`${prefix}_canonical_service`]: meta?.canonicalService ?? UNKNOWN,
-    [`${prefix}_canonical_revision`]: meta?.canonicalRevision ?? UNKNOWN,
-    [`${prefix}_cluster`]: meta?.cluster ?? UNKNOWN,
-  });
-  const labels = {
+  const labels: Record<IstioLabelName, string> = {
     reporter: record.reporter,
-    ...side("source", source),
-    source_principal: principal(outbound ? record.selfPrincipal : record.peerPrincipal),
-    ...side("destination", destination),
-    destination_principal: principal(outbound ? record.peerPrincipal : record.selfPrincipal),
+    ...workloadLabels(record),
     destination_service: record.destinationService.host,
     destination_service_name: record.destinationService.name,
     destination_service_namespace: record.destinationService.namespace,
@@ -70,7 +113,7 @@ export function istioLabels(record: RequestRecord): Record<IstioLabelName, strin
     grpc_response_status: record.grpcStatus,
     response_flags: record.responseFlags,
     connection_security_policy: record.connectionSecurityPolicy,
-  } as Record<IstioLabelName, string>;
+  };
   const ordered = {} as Record<IstioLabelName, string>;
   for (const name of ISTIO_LABEL_NAMES) ordered[name] = labels[name];
   return ordered;

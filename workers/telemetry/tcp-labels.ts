@@ -1,7 +1,8 @@
 import type { AttributeSource } from "../../control/model/telemetry-expression.ts";
 import type { DestinationService } from "./destination-service.ts";
+import { ISTIO_LABEL_NAMES, type IstioLabelName, workloadLabels } from "./istio-labels.ts";
 import type { Reporter } from "./request-record.ts";
-import { UNKNOWN, type WorkloadMetadata } from "./workload-metadata.ts";
+import type { WorkloadMetadata } from "./workload-metadata.ts";
 
 /** Istio's TCP metrics, by Prometheus name. */
 export const TCP_METRIC_NAMES = {
@@ -12,31 +13,12 @@ export const TCP_METRIC_NAMES = {
 } as const;
 
 /** Labels of Istio's TCP metrics: the HTTP ones without `response_code` and `grpc_response_status`. */
-export const TCP_LABEL_NAMES = [
-  "reporter",
-  "source_workload",
-  "source_workload_namespace",
-  "source_principal",
-  "source_app",
-  "source_version",
-  "source_canonical_service",
-  "source_canonical_revision",
-  "source_cluster",
-  "destination_workload",
-  "destination_workload_namespace",
-  "destination_principal",
-  "destination_app",
-  "destination_version",
-  "destination_service",
-  "destination_service_name",
-  "destination_service_namespace",
-  "destination_canonical_service",
-  "destination_canonical_revision",
-  "destination_cluster",
-  "request_protocol",
-  "response_flags",
-  "connection_security_policy",
-] as const;
+export const TCP_LABEL_NAMES = ISTIO_LABEL_NAMES.filter(
+  (name): name is TcpLabelName => name !== "response_code" && name !== "grpc_response_status",
+);
+
+/** One of {@link TCP_LABEL_NAMES}. */
+export type TcpLabelName = Exclude<IstioLabelName, "response_code" | "grpc_response_status">;
 
 /** One proxied TCP connection at one proxy: what its metric labels say. */
 export interface TcpConnectionRecord {
@@ -68,44 +50,19 @@ export interface TcpConnectionRecord {
  * tcpLabels(record).request_protocol; // "tcp"
  * ```
  */
-export function tcpLabels(record: TcpConnectionRecord): Record<(typeof TCP_LABEL_NAMES)[number], string> {
-  const outbound = record.reporter === "source";
-  const source = outbound ? record.self : record.peer;
-  const destination = outbound ? record.peer : record.self;
-  const side = (meta: WorkloadMetadata | undefined) => ({
-    workload: meta?.workload ?? UNKNOWN,
-    namespace: meta?.namespace ?? UNKNOWN,
-    app: meta?.app ?? UNKNOWN,
-    version: meta?.version ?? UNKNOWN,
-    canonicalService: meta?.canonicalService ?? UNKNOWN,
-    canonicalRevision: meta?.canonicalRevision ?? UNKNOWN,
-    cluster: meta?.cluster ?? UNKNOWN,
-  });
-  const s = side(source);
-  const d = side(destination);
+export function tcpLabels(record: TcpConnectionRecord): Record<TcpLabelName, string> {
+  const labels = workloadLabels(record);
+  // Without peer metadata the peer's SPIFFE ID still names its namespace, as in Istio.
   const peerNamespace = record.peer ? undefined : spiffeNamespace(record.peerPrincipal);
-  if (peerNamespace) (outbound ? d : s).namespace = peerNamespace;
+  if (peerNamespace)
+    labels[record.reporter === "source" ? "destination_workload_namespace" : "source_workload_namespace"] =
+      peerNamespace;
   return {
     reporter: record.reporter,
-    source_workload: s.workload,
-    source_workload_namespace: s.namespace,
-    source_principal: (outbound ? record.selfPrincipal : record.peerPrincipal) ?? UNKNOWN,
-    source_app: s.app,
-    source_version: s.version,
-    source_canonical_service: s.canonicalService,
-    source_canonical_revision: s.canonicalRevision,
-    source_cluster: s.cluster,
-    destination_workload: d.workload,
-    destination_workload_namespace: d.namespace,
-    destination_principal: (outbound ? record.peerPrincipal : record.selfPrincipal) ?? UNKNOWN,
-    destination_app: d.app,
-    destination_version: d.version,
+    ...labels,
     destination_service: record.destinationService.host,
     destination_service_name: record.destinationService.name,
     destination_service_namespace: record.destinationService.namespace,
-    destination_canonical_service: d.canonicalService,
-    destination_canonical_revision: d.canonicalRevision,
-    destination_cluster: d.cluster,
     request_protocol: "tcp",
     response_flags: record.responseFlags,
     connection_security_policy: record.connectionSecurityPolicy,
