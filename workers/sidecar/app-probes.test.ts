@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../broker/logger.ts";
 import { rewriteHttpProbes } from "../../control/injector/probe-rewrite.ts";
-import { loadCertificateAuthority } from "../../identity/certificate-authority.ts";
-import { generateCaMaterial } from "../../identity/generate-ca.ts";
-import { createCertificateIssuer } from "../../identity/issuer.ts";
-import { type RotationClient, startRotationClient } from "../../identity/rotation-client.ts";
+import type { RotationClient } from "../../identity/rotation-client.ts";
 import { parseAppProbers } from "./app-probes.ts";
 import { type Sidecar, startSidecar } from "./sidecar.ts";
 import { readSidecarEnv } from "./sidecar-env.ts";
+import { createTestIssuer } from "./test-identity.ts";
 import { startTestApp, startTestMesh, type TestMesh } from "./test-mesh.ts";
 
 /**
@@ -38,24 +36,7 @@ beforeAll(async () => {
     return true;
   });
   stops.push(() => app.stop());
-  const now = Date.now();
-  const { material } = await generateCaMaterial({ trustDomain: "cluster.local", now, crypto });
-  const ca = await loadCertificateAuthority(material, { trustDomain: "cluster.local", now, crypto });
-  const issuer = createCertificateIssuer({
-    ca,
-    crypto,
-    authenticator: {
-      authenticate: async () => ({
-        ok: true as const,
-        grant: { trustDomain: "cluster.local", namespace: "default", serviceAccount: "web" },
-      }),
-    },
-  });
-  identity = startRotationClient({
-    spiffeId: "spiffe://cluster.local/ns/default/sa/web",
-    crypto,
-    fetch: (csr) => issuer.issue({ v: 1, csr, credential: { type: "join-token", token: "web" } }),
-  });
+  identity = (await createTestIssuer()).issue("web");
   stops.push(() => identity.stop());
   // What the injector writes into the pod for this container's probes.
   const { probers } = rewriteHttpProbes([

@@ -2,12 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../broker/logger.ts";
 import { renderIptablesRules } from "../../control/injector/iptables.ts";
 import { readTrafficCapture } from "../../control/injector/traffic-capture.ts";
-import { loadCertificateAuthority } from "../../identity/certificate-authority.ts";
-import { generateCaMaterial } from "../../identity/generate-ca.ts";
-import { createCertificateIssuer } from "../../identity/issuer.ts";
-import { type RotationClient, startRotationClient } from "../../identity/rotation-client.ts";
+import type { RotationClient } from "../../identity/rotation-client.ts";
 import { TLS_MODE_ISTIO, TLS_MODE_LABEL } from "./mesh-tls.ts";
 import { type Sidecar, startSidecar } from "./sidecar.ts";
+import { createTestIssuer } from "./test-identity.ts";
 import { call, startTestApp, startTestMesh, type TestApp, type TestMesh } from "./test-mesh.ts";
 
 /**
@@ -28,27 +26,11 @@ const EXCLUDED = 9090;
 
 beforeAll(async () => {
   mesh = await startTestMesh();
-  const now = Date.now();
-  const { material } = await generateCaMaterial({ trustDomain: "cluster.local", now, crypto });
-  const ca = await loadCertificateAuthority(material, { trustDomain: "cluster.local", now, crypto });
-  const issuer = createCertificateIssuer({
-    ca,
-    crypto,
-    authenticator: {
-      authenticate: async (credential: { token: string }) => ({
-        ok: true as const,
-        grant: { trustDomain: "cluster.local", namespace: "default", serviceAccount: credential.token },
-      }),
-    },
-  });
+  const { issue } = await createTestIssuer();
   const start = async (app: string): Promise<{ sidecar: Sidecar; app: TestApp }> => {
     const running = await startTestApp(app);
     stops.push(() => running.stop());
-    const identity: RotationClient = startRotationClient({
-      spiffeId: `spiffe://cluster.local/ns/default/sa/${app}`,
-      crypto,
-      fetch: (csr) => issuer.issue({ v: 1, csr, credential: { type: "join-token", token: app } }),
-    });
+    const identity: RotationClient = issue(app);
     stops.push(() => identity.stop());
     const sidecar = await startSidecar({
       nc: mesh.nc,

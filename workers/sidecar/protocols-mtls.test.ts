@@ -4,13 +4,11 @@ import { connect as connectHttp2, createServer as createHttp2Server } from "node
 import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../broker/logger.ts";
-import { loadCertificateAuthority } from "../../identity/certificate-authority.ts";
-import { generateCaMaterial } from "../../identity/generate-ca.ts";
-import { createCertificateIssuer } from "../../identity/issuer.ts";
-import { type RotationClient, startRotationClient } from "../../identity/rotation-client.ts";
+import type { RotationClient } from "../../identity/rotation-client.ts";
 import { RESPONSE_FLAGS_HEADER } from "../engine/index.ts";
 import { TLS_MODE_ISTIO, TLS_MODE_LABEL } from "./mesh-tls.ts";
 import { type Sidecar, startSidecar } from "./sidecar.ts";
+import { createTestIssuer } from "./test-identity.ts";
 import { startTestApp, startTestMesh, type TestMesh } from "./test-mesh.ts";
 
 /**
@@ -104,25 +102,7 @@ function firstData(socket: Socket, head: Buffer): Promise<string> {
 
 beforeAll(async () => {
   mesh = await startTestMesh();
-  const now = Date.now();
-  const { material } = await generateCaMaterial({ trustDomain: "cluster.local", now, crypto });
-  const ca = await loadCertificateAuthority(material, { trustDomain: "cluster.local", now, crypto });
-  const issuer = createCertificateIssuer({
-    ca,
-    crypto,
-    authenticator: {
-      authenticate: async (credential: { token: string }) => ({
-        ok: true as const,
-        grant: { trustDomain: "cluster.local", namespace: "default", serviceAccount: credential.token },
-      }),
-    },
-  });
-  issue = (sa) =>
-    startRotationClient({
-      spiffeId: `spiffe://cluster.local/ns/default/sa/${sa}`,
-      crypto,
-      fetch: (csr) => issuer.issue({ v: 1, csr, credential: { type: "join-token", token: sa } }),
-    });
+  ({ issue } = await createTestIssuer());
 
   const greeting = createTcpServer((socket) => {
     socket.write("220 ready\n");

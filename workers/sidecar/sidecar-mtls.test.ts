@@ -8,13 +8,11 @@ import { connect, type TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../broker/logger.ts";
-import { loadCertificateAuthority } from "../../identity/certificate-authority.ts";
-import { generateCaMaterial } from "../../identity/generate-ca.ts";
-import { createCertificateIssuer } from "../../identity/issuer.ts";
-import { type RotationClient, startRotationClient } from "../../identity/rotation-client.ts";
+import type { RotationClient } from "../../identity/rotation-client.ts";
 import { peerSpiffeId, tlsOptionsFrom } from "../../identity/tls-options.ts";
 import { TLS_MODE_ISTIO, TLS_MODE_LABEL } from "./mesh-tls.ts";
 import { type Sidecar, startSidecar } from "./sidecar.ts";
+import { createTestIssuer } from "./test-identity.ts";
 import { call, service, startTestApp, startTestMesh, type TestMesh, waitFor } from "./test-mesh.ts";
 
 /**
@@ -121,27 +119,8 @@ async function curl(url: string): Promise<{ code: number; out: string }> {
 beforeAll(async () => {
   mesh = await startTestMesh();
   dir = await mkdtemp(join(tmpdir(), "jibe-mtls-"));
-  const now = Date.now();
-  const { material } = await generateCaMaterial({ trustDomain: "cluster.local", now, crypto });
-  rootPem = material.rootCertPem;
+  ({ rootPem, issue } = await createTestIssuer());
   await writeFile(join(dir, "root.pem"), rootPem);
-  const ca = await loadCertificateAuthority(material, { trustDomain: "cluster.local", now, crypto });
-  const issuer = createCertificateIssuer({
-    ca,
-    crypto,
-    authenticator: {
-      authenticate: async (credential: { token: string }) => ({
-        ok: true as const,
-        grant: { trustDomain: "cluster.local", namespace: "default", serviceAccount: credential.token },
-      }),
-    },
-  });
-  issue = (sa) =>
-    startRotationClient({
-      spiffeId: `spiffe://cluster.local/ns/default/sa/${sa}`,
-      crypto,
-      fetch: (csr) => issuer.issue({ v: 1, csr, credential: { type: "join-token", token: sa } }),
-    });
   reviews = await workload("reviews");
   productpage = await workload("productpage");
   ratings = await workload("ratings");
