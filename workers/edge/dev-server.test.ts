@@ -4,12 +4,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigner, generateSigningKey, type Signer } from "../../broker/envelope.ts";
-import { connectNats } from "../../broker/nats-connection.ts";
 import type { NatsServerHandle } from "../../broker/nats-launcher.ts";
-import { createMeshWriter, validTestResource } from "../../test/support/mesh-writer.ts";
+import { applySigned, loopbackService } from "../../test/support/apply-signed.ts";
 import { startTestNats } from "../../test/support/nats.ts";
 import { type EdgeWorkerHandle, startEdgeWorker } from "./dev-server.ts";
 
@@ -35,33 +33,9 @@ async function startUpstream(name: string): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** Validates, signs, stores and announces resources, as the control plane does. */
-async function apply(...docs: object[]): Promise<void> {
-  const nc: NatsConnection = await connectNats(nats.url);
-  try {
-    const writer = await createMeshWriter(nc, signer);
-    for (const doc of docs) await writer.apply(validTestResource(doc));
-  } finally {
-    await nc.close();
-  }
-}
+const apply = (...docs: object[]) => applySigned(nats.url, signer, ...docs);
 
-function backend(name: string, port: number): object[] {
-  return [
-    {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name, namespace: "default" },
-      spec: { selector: { app: name }, ports: [{ name: "http", port: 80 }] },
-    },
-    {
-      apiVersion: "networking.istio.io/v1",
-      kind: "WorkloadEntry",
-      metadata: { name: `${name}-1`, namespace: "default" },
-      spec: { address: "127.0.0.1", ports: { http: port }, labels: { app: name } },
-    },
-  ];
-}
+const backend = loopbackService;
 
 function edgeRoute(destination: string): object {
   return {

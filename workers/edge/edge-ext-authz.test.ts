@@ -1,11 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigner, generateSigningKey, type Signer } from "../../broker/envelope.ts";
-import { connectNats } from "../../broker/nats-connection.ts";
 import type { NatsServerHandle } from "../../broker/nats-launcher.ts";
-import { createMeshWriter, validTestResource } from "../../test/support/mesh-writer.ts";
+import { applySigned, loopbackService } from "../../test/support/apply-signed.ts";
 import { startTestNats } from "../../test/support/nats.ts";
 import { type EdgeWorkerHandle, startEdgeWorker } from "./dev-server.ts";
 
@@ -28,32 +26,9 @@ async function listen(handler: Parameters<typeof createServer>[1]): Promise<numb
   return (server.address() as AddressInfo).port;
 }
 
-async function apply(...docs: object[]): Promise<void> {
-  const nc: NatsConnection = await connectNats(nats.url);
-  try {
-    const writer = await createMeshWriter(nc, signer);
-    for (const doc of docs) await writer.apply(validTestResource(doc));
-  } finally {
-    await nc.close();
-  }
-}
+const apply = (...docs: object[]) => applySigned(nats.url, signer, ...docs);
 
-function service(name: string, port: number): object[] {
-  return [
-    {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name, namespace: "default" },
-      spec: { selector: { app: name }, ports: [{ name: "http", port: 80 }] },
-    },
-    {
-      apiVersion: "networking.istio.io/v1",
-      kind: "WorkloadEntry",
-      metadata: { name: `${name}-1`, namespace: "default" },
-      spec: { address: "127.0.0.1", ports: { http: port }, labels: { app: name } },
-    },
-  ];
-}
+const service = loopbackService;
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const started = Date.now();
