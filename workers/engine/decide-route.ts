@@ -56,7 +56,7 @@ export function decideRoute(table: RouteTable, req: RequestFacts, random: () => 
   if (!vh) return { kind: "noRoute", reason: `no virtual host for authority "${req.authority}"` };
   const input = matchInput(req);
   const matched = vh.index
-    ? firstCandidate(vh.index, input.path, vh.routes, (r) => matches(r, input))
+    ? firstCandidate(vh.index, input.path, input.headers, vh.routes, (r) => matches(r, input))
     : vh.routes.find((r) => matches(r, input));
   if (!matched)
     return { kind: "noRoute", reason: `no route of ${vh.name} matches ${req.method} ${input.path}` };

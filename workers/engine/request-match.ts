@@ -1,4 +1,5 @@
 import type { RouteMatch, StringMatch } from "../../control/compile/snapshot.ts";
+import { type IpBlock, ipBlockContains, parseIpBlock } from "../../control/model/ip-block.ts";
 import { compileStringMatch, type ValueMatcher } from "./string-match.ts";
 
 /** The request as matching sees it: prepared once per request by `decideRoute`. */
@@ -15,6 +16,10 @@ export interface MatchInput {
   query(): ReadonlyMap<string, string>;
   sourceLabels: Readonly<Record<string, string>> | undefined;
   sourceNamespace: string | undefined;
+  /** TCP: the connection's original destination IP as bytes (`parseIpAddress`); absent when unknown. */
+  destinationIp?: Uint8Array;
+  /** TCP: the connection's source IP as bytes; absent when unknown. */
+  sourceIp?: Uint8Array;
 }
 
 /** A compiled match block: true when every condition holds. */
@@ -75,7 +80,19 @@ export function compileRouteMatch(match: RouteMatch): CompiledMatch {
     const namespace = match.sourceNamespace;
     checks.push((r) => r.sourceNamespace === namespace);
   }
-  if (checks.length === 0) return () => true;
+  if (match.destinationSubnets) {
+    const blocks = parseBlocks(match.destinationSubnets);
+    checks.push((r) => inBlocks(blocks, r.destinationIp));
+  }
+  if (match.sourceSubnet !== undefined) {
+    const blocks = parseBlocks([match.sourceSubnet]);
+    checks.push((r) => inBlocks(blocks, r.sourceIp));
+  }
+  // One or two conditions (most blocks) without the array walk: fewer objects touched per test.
+  const [first, second] = checks;
+  if (!first) return () => true;
+  if (checks.length === 1) return first;
+  if (checks.length === 2 && second) return (r) => first(r) && second(r);
   return (r) => checks.every((check) => check(r));
 }
 
@@ -83,4 +100,14 @@ function presenceMatcher(m: Presence): (value: string | undefined) => boolean {
   if ("present" in m) return (value) => value !== undefined;
   const test: ValueMatcher = compileStringMatch(m);
   return (value) => value !== undefined && test(value);
+}
+
+/** An unparsable block matches nothing (validation reports it), so the rule fails closed. */
+function parseBlocks(cidrs: readonly string[]): IpBlock[] {
+  return cidrs.flatMap((cidr) => parseIpBlock(cidr) ?? []);
+}
+
+/** An unknown address (a CONNECT by host name) is in no block. */
+function inBlocks(blocks: readonly IpBlock[], address: Uint8Array | undefined): boolean {
+  return address !== undefined && blocks.some((b) => ipBlockContains(b, address));
 }

@@ -1,27 +1,43 @@
 import type { RouteMatch } from "../../control/compile/snapshot.ts";
+import { regexLiteralPrefix } from "../../control/model/re2-regex.ts";
 
 /**
- * Candidate routes of one virtual host by request path, so a lookup does not test every route.
- * A route is indexed when every one of its match blocks requires a path: an exact path, a path
- * prefix, or a regex that starts with a literal (indexed by that literal as a prefix). Every other
- * route (no match blocks, header-only, `ignoreUriCase`, a regex without a literal start) is in
- * `always` and is a candidate for every request. Lists hold route positions in ascending order, so
- * the lookup keeps first-match-wins: it tests candidates in route order and stops at the first
- * that matches.
+ * Candidate routes of one virtual host, so a lookup does not test every route. Each match block of
+ * a route gets one key if it has one: an exact path, a path prefix, a regex that starts with a
+ * literal (indexed by that literal as a prefix), or else an exact header value. A route all of whose
+ * blocks have a key is indexed under those keys; every other route (no match blocks, `ignoreUriCase`,
+ * a block with neither a path nor an exact header) is in `always`, a candidate for every request.
+ *
+ * Candidate lists hold `position * 2 + sure`, ascending: the lookup tests candidates in route order
+ * and stops at the first that matches (first match wins). `sure` is 1 when the key alone decides
+ * the match (the block has no other condition), so such a candidate is taken without running its
+ * matchers: for plain path routes a lookup touches the index and the chosen route only.
  */
 export interface RouteIndex {
+  /**
+   * Exact paths. In `merged` mode each list also holds the prefix routes that path reaches, so an
+   * exact hit needs no trie walk.
+   */
   readonly exact: ReadonlyMap<string, readonly number[]>;
   /**
    * Prefixes as a compressed character trie (each edge holds the run of characters up to the next
    * branch or route): walking the path visits every prefix of it in a few steps.
    */
   readonly prefixes: PrefixNode;
+  /** Routes keyed by an exact header value, by header name (lower-case). */
+  readonly headers: readonly HeaderKeys[];
   readonly always: readonly number[];
+  /**
+   * True when each trie node's list holds the routes of every prefix on the way to it (one list
+   * per walk); false when lists would grow too large that way (deeply nested prefixes) and the
+   * walk collects the list of every node it passes.
+   */
+  readonly merged: boolean;
   /** Scratch for the lookup (lists being merged and their heads); lookups are synchronous. */
   readonly scratch: { lists: (readonly number[])[]; heads: number[] };
 }
 
-/** A node of the prefix trie: the routes whose prefix ends here, and the edges by first character. */
+/** A node of the prefix trie: its candidate list and the edges by first character. */
 export interface PrefixNode {
   routes?: number[];
   next?: Map<number, PrefixEdge>;
@@ -33,20 +49,36 @@ export interface PrefixEdge {
   node: PrefixNode;
 }
 
+/** Routes keyed by the exact value of one request header. */
+export interface HeaderKeys {
+  readonly name: string;
+  readonly values: ReadonlyMap<string, readonly number[]>;
+}
+
 /**
  * Below this many routes a virtual host has no index: testing each route in order is cheaper than
  * looking candidates up.
  */
 export const INDEX_MIN_ROUTES = 16;
 
+/** At most this many header names are indexed (the most used ones); other header routes are `always`. */
+const MAX_HEADER_NAMES = 4;
+
+/** `merged` mode is dropped when the merged lists would hold more than this many entries per route. */
+const MAX_MERGED_PER_ROUTE = 8;
+
+type BlockKey =
+  | { kind: "exact" | "prefix"; value: string; sure: boolean }
+  | { kind: "header"; name: string; value: string; sure: boolean };
+
 /**
  * Builds the index of a virtual host's routes (in route order); undefined for fewer than
- * `INDEX_MIN_ROUTES` routes.
+ * `minRoutes` routes.
  *
  * @example
  * ```ts
- * const index = buildRouteIndex([[{ uri: { exact: "/a" } }], [{ headers: { x: { exact: "1" } } }]], 0);
- * routeCandidates(index!, "/a"); // [0, 1]
+ * const index = buildRouteIndex([[{ uri: { exact: "/a" } }], [{ queryParams: { x: { exact: "1" } } }]], 0);
+ * routeCandidates(index!, "/a", {}); // [0, 1]
  * ```
  */
 export function buildRouteIndex(
@@ -54,42 +86,64 @@ export function buildRouteIndex(
   minRoutes = INDEX_MIN_ROUTES,
 ): RouteIndex | undefined {
   if (routeMatches.length < minRoutes) return undefined;
+  const keyed = routeMatches.map((matches) => matches.map(blockKey));
+  const headerNames = indexedHeaderNames(keyed);
   const exact = new Map<string, number[]>();
   const prefixes: PrefixNode = {};
+  const headers = new Map<string, Map<string, number[]>>(headerNames.map((name) => [name, new Map()]));
   const always: number[] = [];
-  const addExact = (key: string, position: number) => {
-    const list = exact.get(key);
-    if (!list) exact.set(key, [position]);
-    else if (list[list.length - 1] !== position) list.push(position);
-  };
-  const addPrefix = (key: string, position: number) => {
-    let node = prefixes;
-    for (let i = 0; i < key.length; i++) {
-      node.next ??= new Map();
-      const code = key.charCodeAt(i);
-      let edge = node.next.get(code);
-      if (!edge) {
-        edge = { label: key[i] as string, node: {} };
-        node.next.set(code, edge);
-      }
-      node = edge.node;
-    }
-    node.routes ??= [];
-    if (node.routes[node.routes.length - 1] !== position) node.routes.push(position);
-  };
-  routeMatches.forEach((matches, position) => {
-    const keys = matches.map(pathKey);
-    if (keys.length === 0 || keys.some((k) => k === undefined)) {
-      always.push(position);
+  keyed.forEach((keys, position) => {
+    const usable = keys.length > 0 && keys.every((k) => k && (k.kind !== "header" || headers.has(k.name)));
+    if (!usable) {
+      always.push(position * 2);
       return;
     }
-    for (const key of keys) {
-      if (key?.kind === "exact") addExact(key.value, position);
-      else if (key) addPrefix(key.value, position);
+    for (const key of keys as Exclude<BlockKey, undefined>[]) {
+      const entry = position * 2 + (key.sure ? 1 : 0);
+      if (key.kind === "header") append(headers.get(key.name) as Map<string, number[]>, key.value, entry);
+      else if (key.kind === "exact") append(exact, key.value, entry);
+      else addPrefix(prefixes, key.value, entry);
     }
   });
   compress(prefixes);
-  return { exact, prefixes, always, scratch: { lists: [], heads: [] } };
+  const merged = mergeChains(prefixes, exact, routeMatches.length * MAX_MERGED_PER_ROUTE);
+  return {
+    exact,
+    prefixes,
+    headers: [...headers].map(([name, values]) => ({ name, values })),
+    always,
+    merged,
+    scratch: { lists: [], heads: [] },
+  };
+}
+
+function append(map: Map<string, number[]>, key: string, entry: number): void {
+  const list = map.get(key);
+  if (!list) map.set(key, [entry]);
+  else addEntry(list, entry);
+}
+
+/** Adds an entry to an ascending list; a route listed twice keeps one entry, `sure` if either is. */
+function addEntry(list: number[], entry: number): void {
+  const last = list[list.length - 1];
+  if (last === undefined || last >> 1 !== entry >> 1) list.push(entry);
+  else list[list.length - 1] = last | entry;
+}
+
+function addPrefix(root: PrefixNode, key: string, entry: number): void {
+  let node = root;
+  for (let i = 0; i < key.length; i++) {
+    node.next ??= new Map();
+    const code = key.charCodeAt(i);
+    let edge = node.next.get(code);
+    if (!edge) {
+      edge = { label: key[i] as string, node: {} };
+      node.next.set(code, edge);
+    }
+    node = edge.node;
+  }
+  node.routes ??= [];
+  addEntry(node.routes, entry);
 }
 
 /** Merges chains of route-less single-child nodes into one edge each. */
@@ -105,32 +159,108 @@ function compress(node: PrefixNode): void {
 }
 
 /**
- * The positions of the routes that may match `path` (without query), ascending, possibly with
- * repeats; a route not listed cannot match.
+ * Gives every trie node the union of its own and its ancestors' lists, and every exact path the
+ * prefix routes it reaches, unless that would hold more than `budget` entries in all (then nothing
+ * changes and lookups merge the lists they pass). Returns whether the lists were merged.
  */
-export function routeCandidates(index: RouteIndex, path: string): number[] {
+function mergeChains(root: PrefixNode, exact: Map<string, number[]>, budget: number): boolean {
+  let total = 0;
+  const plan: [PrefixNode, number[]][] = [];
+  const visit = (node: PrefixNode, inherited: readonly number[]): boolean => {
+    const list = node.routes ? unionOf([inherited, node.routes]) : inherited;
+    total += list.length;
+    if (total > budget) return false;
+    plan.push([node, list as number[]]);
+    for (const edge of node.next?.values() ?? []) if (!visit(edge.node, list)) return false;
+    return true;
+  };
+  if (!visit(root, [])) return false;
+  const exactPlan: [string, number[]][] = [];
+  for (const [path, list] of exact) {
+    const reached = deepestNode(root, path).routes;
+    const merged = reached ? unionOf([list, reached]) : list;
+    total += merged.length;
+    if (total > budget) return false;
+    exactPlan.push([path, merged]);
+  }
+  for (const [node, list] of plan) if (list.length > 0) node.routes = list;
+  for (const [path, list] of exactPlan) exact.set(path, list);
+  return true;
+}
+
+/** The last trie node whose key `path` starts with (before merging: its own routes only). */
+function deepestNode(root: PrefixNode, path: string): PrefixNode {
+  let node = root;
+  let reached = root;
+  let i = 0;
+  for (;;) {
+    if (node.routes) reached = node;
+    if (i >= path.length || !node.next) return reached;
+    const edge = node.next.get(path.charCodeAt(i));
+    if (!edge || !path.startsWith(edge.label, i)) return reached;
+    i += edge.label.length;
+    node = edge.node;
+  }
+}
+
+function unionOf(lists: readonly (readonly number[])[]): number[] {
   const out: number[] = [];
-  const lists = collectLists(index, path);
-  const heads = index.scratch.heads;
-  heads.length = lists.length;
-  heads.fill(0);
-  for (let position = nextPosition(lists, heads); position >= 0; position = nextPosition(lists, heads))
-    out.push(position);
+  const heads = new Array<number>(lists.length).fill(0);
+  for (let entry = nextEntry(lists, heads); entry >= 0; entry = nextEntry(lists, heads)) {
+    if (out.length > 0 && (out[out.length - 1] as number) >> 1 === entry >> 1)
+      out[out.length - 1] = (out[out.length - 1] as number) | entry;
+    else out.push(entry);
+  }
   return out;
 }
 
-/** The first candidate (in route order) for which `test` holds, or undefined. */
+/**
+ * The positions of the routes that may match a request with this path (without query) and
+ * headers, ascending, possibly with repeats; a route not listed cannot match.
+ */
+export function routeCandidates(
+  index: RouteIndex,
+  path: string,
+  headers: Readonly<Record<string, string | undefined>>,
+): number[] {
+  const out: number[] = [];
+  const lists = collectLists(index, path, headers);
+  const heads = index.scratch.heads;
+  heads.length = lists.length;
+  heads.fill(0);
+  for (let entry = nextEntry(lists, heads); entry >= 0; entry = nextEntry(lists, heads)) out.push(entry >> 1);
+  return out;
+}
+
+/**
+ * The first candidate (in route order) that matches: a `sure` candidate at once, any other when
+ * `test` holds for it; undefined when none does.
+ */
 export function firstCandidate<T>(
   index: RouteIndex,
   path: string,
+  headers: Readonly<Record<string, string | undefined>>,
   routes: readonly T[],
   test: (route: T) => boolean,
 ): T | undefined {
-  const lists = collectLists(index, path);
+  const lists = collectLists(index, path, headers);
   if (lists.length === 1) {
-    for (const position of lists[0] as readonly number[]) {
-      const route = routes[position] as T;
-      if (test(route)) return route;
+    for (const entry of lists[0] as readonly number[]) {
+      const route = routes[entry >> 1] as T;
+      if ((entry & 1) === 1 || test(route)) return route;
+    }
+    return undefined;
+  }
+  if (lists.length === 2) {
+    // The common case (the path's list and `always`, e.g. a final catch-all): a two-way merge.
+    const a = lists[0] as readonly number[];
+    const b = lists[1] as readonly number[];
+    let i = 0;
+    let j = 0;
+    while (i < a.length || j < b.length) {
+      const entry = j >= b.length || (i < a.length && (a[i] as number) < (b[j] as number)) ? a[i++] : b[j++];
+      const route = routes[(entry as number) >> 1] as T;
+      if (((entry as number) & 1) === 1 || test(route)) return route;
     }
     return undefined;
   }
@@ -138,70 +268,105 @@ export function firstCandidate<T>(
   const heads = index.scratch.heads;
   heads.length = lists.length;
   heads.fill(0);
-  for (let position = nextPosition(lists, heads); position >= 0; position = nextPosition(lists, heads)) {
-    const route = routes[position] as T;
-    if (test(route)) return route;
+  for (let entry = nextEntry(lists, heads); entry >= 0; entry = nextEntry(lists, heads)) {
+    const route = routes[entry >> 1] as T;
+    if ((entry & 1) === 1 || test(route)) return route;
   }
   return undefined;
 }
 
-/** The candidate lists of `path` (in the index's scratch, valid until the next lookup). */
-function collectLists(index: RouteIndex, path: string): (readonly number[])[] {
+/** The candidate lists of a request (in the index's scratch, valid until the next lookup). */
+function collectLists(
+  index: RouteIndex,
+  path: string,
+  headers: Readonly<Record<string, string | undefined>>,
+): (readonly number[])[] {
   const lists = index.scratch.lists;
   lists.length = 0;
   const exact = index.exact.get(path);
   if (exact) lists.push(exact);
+  // Merged: an exact hit's list already holds the prefix routes of its path.
+  if (!exact || !index.merged) walkPrefixes(index, path, lists);
+  for (const keys of index.headers) {
+    const value = headers[keys.name];
+    const list = value === undefined ? undefined : keys.values.get(value);
+    if (list) lists.push(list);
+  }
+  if (index.always.length > 0) lists.push(index.always);
+  return lists;
+}
+
+function walkPrefixes(index: RouteIndex, path: string, lists: (readonly number[])[]): void {
   let node: PrefixNode = index.prefixes;
+  let last: readonly number[] | undefined;
   let i = 0;
   for (;;) {
-    if (node.routes) lists.push(node.routes);
+    if (node.routes) {
+      if (index.merged) last = node.routes;
+      else lists.push(node.routes);
+    }
     if (i >= path.length || !node.next) break;
     const edge = node.next.get(path.charCodeAt(i));
     if (!edge || !path.startsWith(edge.label, i)) break;
     i += edge.label.length;
     node = edge.node;
   }
-  if (index.always.length > 0) lists.push(index.always);
-  return lists;
+  if (last) lists.push(last);
 }
 
-/** The smallest position at the heads of `lists` (advancing that head), or -1 when all are done. */
-function nextPosition(lists: readonly (readonly number[])[], heads: number[]): number {
+/** The smallest entry at the heads of `lists` (advancing that head), or -1 when all are done. */
+function nextEntry(lists: readonly (readonly number[])[], heads: number[]): number {
   let best = -1;
-  let bestPosition = Number.POSITIVE_INFINITY;
+  let bestEntry = Number.POSITIVE_INFINITY;
   for (let k = 0; k < lists.length; k++) {
-    const position = (lists[k] as readonly number[])[heads[k] as number];
-    if (position !== undefined && position < bestPosition) {
+    const entry = (lists[k] as readonly number[])[heads[k] as number];
+    if (entry !== undefined && entry < bestEntry) {
       best = k;
-      bestPosition = position;
+      bestEntry = entry;
     }
   }
   if (best < 0) return -1;
   heads[best] = (heads[best] as number) + 1;
-  return bestPosition;
+  return bestEntry;
 }
 
-type PathKey = { kind: "exact" | "prefix"; value: string } | undefined;
+/** The header names to index: those keying the most blocks (at most `MAX_HEADER_NAMES`). */
+function indexedHeaderNames(keyed: readonly (readonly (BlockKey | undefined)[])[]): string[] {
+  const counts = new Map<string, number>();
+  for (const keys of keyed)
+    for (const key of keys) if (key?.kind === "header") counts.set(key.name, (counts.get(key.name) ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, MAX_HEADER_NAMES)
+    .map(([name]) => name);
+}
 
-/** What path a match block requires, if any; undefined when it may match any path. */
-function pathKey(match: RouteMatch): PathKey {
+/** The key a match block is indexed by, if it has one; undefined when it may match any request. */
+function blockKey(match: RouteMatch): BlockKey | undefined {
   const uri = match.uri;
-  if (!uri || match.ignoreUriCase === true) return undefined;
-  if ("exact" in uri) return { kind: "exact", value: uri.exact };
-  if ("prefix" in uri) return { kind: "prefix", value: uri.prefix };
-  const literal = regexLiteralPrefix(uri.regex);
-  return literal === "" ? undefined : { kind: "prefix", value: literal };
+  if (uri && match.ignoreUriCase !== true) {
+    const sure = onlyCondition(match) === "uri";
+    if ("exact" in uri) return { kind: "exact", value: uri.exact, sure };
+    if ("prefix" in uri) return { kind: "prefix", value: uri.prefix, sure };
+    const literal = regexLiteralPrefix(uri.regex);
+    if (literal !== "") return { kind: "prefix", value: literal, sure: false };
+  }
+  const headers = Object.entries(match.headers ?? {});
+  for (const [name, m] of headers)
+    if ("exact" in m) {
+      const sure = headers.length === 1 && onlyCondition(match) === "headers";
+      return { kind: "header", name: name.toLowerCase(), value: m.exact, sure };
+    }
+  return undefined;
 }
 
-/**
- * The literal text every full match of `pattern` starts with ("" when unknown). Conservative: a
- * pattern with `|` anywhere has none; a character followed by `?`, `*` or `{` is not required.
- */
-export function regexLiteralPrefix(pattern: string): string {
-  if (pattern.includes("|")) return "";
-  let end = 0;
-  while (end < pattern.length && !"\\.[](){}*+?|^$".includes(pattern[end] as string)) end++;
-  const next = pattern[end];
-  if (next === "?" || next === "*" || next === "{") end = Math.max(0, end - 1);
-  return pattern.slice(0, end);
+/** The field of a match block's only condition field (`name` is a label, not a condition), if one. */
+function onlyCondition(match: RouteMatch): string | undefined {
+  let only: string | undefined;
+  for (const [field, value] of Object.entries(match)) {
+    if (field === "name" || value === undefined || (field === "ignoreUriCase" && value === false)) continue;
+    if (only !== undefined) return undefined;
+    only = field;
+  }
+  return only;
 }

@@ -18,6 +18,13 @@ export function defineRouteOrderCases(): void {
     const rules = [
       ...fillers,
       { name: "header-only", match: [{ headers: { "x-canary": { exact: "1" } } }] },
+      {
+        name: "header-and-method",
+        match: [{ headers: { "x-canary": { exact: "2" } }, method: { exact: "POST" } }],
+      },
+      { name: "two-headers", match: [{ headers: { "x-canary": { exact: "3" }, "x-b": { exact: "1" } } }] },
+      { name: "header-regex", match: [{ headers: { "x-canary": { regex: "[4-5]" } } }] },
+      { name: "exact-and-query", match: [{ uri: { exact: "/q" }, queryParams: { debug: {} } }] },
       { name: "exact-a", match: [{ uri: { exact: "/a" } }] },
       { name: "prefix-a", match: [{ uri: { prefix: "/a" } }] },
       { name: "regex-items", match: [{ uri: { regex: "/items/[0-9]+" } }] },
@@ -44,7 +51,7 @@ export function defineRouteOrderCases(): void {
         scheme: facts.scheme,
         headers: facts.headers,
         port: 80,
-        query: () => new Map<string, string>(),
+        query: () => new Map(new URLSearchParams(facts.path.split("?")[1] ?? "")),
         sourceLabels: undefined,
         sourceNamespace: undefined,
       };
@@ -79,6 +86,20 @@ export function defineRouteOrderCases(): void {
       expect(routeName(request("reviews", "/z"))).toBe("prefix-root");
     });
 
+    it("a header-keyed rule with another condition still checks that condition", () => {
+      expect(routeName(request("reviews", "/a", { headers: { "x-canary": "2" } }))).toBe("exact-a");
+      expect(routeName(request("reviews", "/a", { method: "POST", headers: { "x-canary": "2" } }))).toBe(
+        "header-and-method",
+      );
+      expect(routeName(request("reviews", "/a", { headers: { "x-canary": "3" } }))).toBe("exact-a");
+      expect(routeName(request("reviews", "/a", { headers: { "x-canary": "3", "x-b": "1" } }))).toBe(
+        "two-headers",
+      );
+      expect(routeName(request("reviews", "/a", { headers: { "x-canary": "5" } }))).toBe("header-regex");
+      expect(routeName(request("reviews", "/q"))).toBe("prefix-root");
+      expect(routeName(request("reviews", "/q?debug"))).toBe("exact-and-query");
+    });
+
     it("picks the same route as a linear scan for every request of a random sample", () => {
       const random = seededRandom(42);
       const paths = [
@@ -95,12 +116,23 @@ export function defineRouteOrderCases(): void {
         "/items/7",
         "/z",
         "/zz",
+        "/q",
+        "/q?debug=1",
       ];
-      const headerSets = [{}, { "x-canary": "1" }, { "x-canary": "2" }, { "x-any": "" }];
-      for (let i = 0; i < 500; i++) {
+      const headerSets = [
+        {},
+        { "x-canary": "1" },
+        { "x-canary": "2" },
+        { "x-canary": "3" },
+        { "x-canary": "3", "x-b": "1" },
+        { "x-canary": "4" },
+        { "x-any": "" },
+      ];
+      for (let i = 0; i < 1000; i++) {
         const path = paths[Math.floor(random() * paths.length)] ?? "/";
         const headers = headerSets[Math.floor(random() * headerSets.length)] ?? {};
-        const facts = request("reviews", path, { headers });
+        const method = random() < 0.5 ? "GET" : "POST";
+        const facts = request("reviews", path, { headers, method });
         expect(routeName(facts), `${path} ${JSON.stringify(headers)}`).toBe(linearName(facts));
       }
     });
