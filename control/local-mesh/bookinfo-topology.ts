@@ -57,7 +57,32 @@ export function renderWorkloadEntry(
   };
 }
 
-/** The edge route: public paths of bookinfo go to productpage (like Istio's bookinfo-gateway). */
+/** Istio's bookinfo ingress Gateway (`bookinfo-gateway.yaml`): what the local Node ingress gateway serves. */
+export const INGRESS_GATEWAY = "bookinfo-gateway";
+
+/** The Gateway server port of {@link INGRESS_GATEWAY} (Istio's sample listens on 8080). */
+export const INGRESS_GATEWAY_PORT = 8080;
+
+/** The labels of the local ingress gateway proxy: the selector of Istio's bookinfo Gateway. */
+export const INGRESS_GATEWAY_LABELS = { istio: "ingressgateway" } as const;
+
+/** The Gateway resource of Istio's bookinfo sample: HTTP on 8080 for every host. */
+export function renderIngressGateway(namespace: string): object {
+  return {
+    apiVersion: "networking.istio.io/v1",
+    kind: "Gateway",
+    metadata: { name: INGRESS_GATEWAY, namespace },
+    spec: {
+      selector: INGRESS_GATEWAY_LABELS,
+      servers: [{ port: { number: INGRESS_GATEWAY_PORT, name: "http", protocol: "HTTP" }, hosts: ["*"] }],
+    },
+  };
+}
+
+/**
+ * The edge route: public paths of bookinfo go to productpage (like Istio's bookinfo VirtualService),
+ * served by the edge worker and by the Node ingress gateway.
+ */
 export function renderEdgeRoute(namespace: string): object {
   const prefixes = ["/productpage", "/static", "/login", "/logout", "/api/v1/products"];
   return {
@@ -66,7 +91,7 @@ export function renderEdgeRoute(namespace: string): object {
     metadata: { name: "bookinfo-edge", namespace },
     spec: {
       hosts: ["*"],
-      gateways: [EDGE_GATEWAY],
+      gateways: [EDGE_GATEWAY, INGRESS_GATEWAY],
       http: [
         {
           match: prefixes.map((prefix) =>

@@ -13,12 +13,16 @@ import { createJoinToken } from "../../identity/join-token.ts";
 import { startWorkloadIdentity } from "../../identity/workload-identity.ts";
 import { startSampleService } from "../../infra/samples/bookinfo/index.ts";
 import { startEdgeWorker } from "../../workers/edge/dev-server.ts";
+import { startGateway } from "../../workers/gateway/gateway.ts";
 import { readTelemetryEnv, startSidecar } from "../../workers/sidecar/index.ts";
 import { startControlPlane } from "../plane/index.ts";
 import {
   BOOKINFO_WORKLOADS,
   EDGE_GATEWAY,
+  INGRESS_GATEWAY_LABELS,
+  INGRESS_GATEWAY_PORT,
   renderEdgeRoute,
+  renderIngressGateway,
   renderServices,
   renderWorkloadEntry,
   type SampleWorkload,
@@ -36,6 +40,11 @@ export interface LocalMeshOptions {
   edgePort?: number;
   /** Start the edge worker in workerd (default true). */
   edge?: boolean;
+  /**
+   * Local port of the Node ingress gateway serving Istio's bookinfo Gateway (server port 8080);
+   * 0 picks a free one. Default: no ingress gateway.
+   */
+  gatewayPort?: number;
   namespace?: string;
   host?: string;
   /** wrangler's log level for the edge worker (default "error": its per-request log is noisy). */
@@ -71,6 +80,10 @@ export interface LocalMesh {
   token: string;
   home: string;
   edgeUrl?: string;
+  /** The Node ingress gateway (Istio's bookinfo Gateway), when started. */
+  gatewayUrl?: string;
+  /** Istio metrics of the ingress gateway, in the Prometheus text format. */
+  gatewayMetrics?: () => Promise<string>;
   workloads: RunningWorkload[];
   nc: NatsConnection;
   stop(): Promise<void>;
@@ -140,8 +153,22 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       ...renderServices(namespace),
       ...workloads.map((w) => renderWorkloadEntry(w, namespace, host, w.inboundPort)),
       renderEdgeRoute(namespace),
+      ...(options.gatewayPort === undefined ? [] : [renderIngressGateway(namespace)]),
     ];
     await applyJson(control.adminUrl, control.token, resources);
+
+    let gateway: Awaited<ReturnType<typeof startIngressGateway>> | undefined;
+    if (options.gatewayPort !== undefined) {
+      gateway = await startIngressGateway(options.gatewayPort, {
+        nc,
+        verifier,
+        signer,
+        namespace,
+        host,
+        log,
+      });
+      cleanups.push(() => gateway?.stop() ?? Promise.resolve());
+    }
 
     let edgeUrl: string | undefined;
     if (options.edge !== false) {
@@ -170,6 +197,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       token: control.token,
       home,
       edgeUrl,
+      ...(gateway ? { gatewayUrl: gateway.url, gatewayMetrics: gateway.metrics } : {}),
       workloads,
       nc,
       stop,
@@ -276,6 +304,69 @@ async function startWorkload(workload: SampleWorkload, deps: WorkloadDeps) {
       await app.stop();
     },
   };
+}
+
+/**
+ * The Node ingress gateway (labels `istio: ingressgateway`) with its own mesh identity, so it
+ * reaches the sidecars over mTLS; resolves once it listens on the Gateway's port.
+ */
+async function startIngressGateway(
+  port: number,
+  deps: Pick<WorkloadDeps, "nc" | "verifier" | "signer" | "namespace" | "host" | "log">,
+) {
+  const id = {
+    trustDomain: "cluster.local",
+    namespace: deps.namespace,
+    serviceAccount: "jibe-ingressgateway",
+  };
+  const token = await createJoinToken(deps.signer, id, { now: Date.now() });
+  const identity = await startWorkloadIdentity({
+    nc: deps.nc,
+    id,
+    credential: { type: "join-token", token },
+    verifier: deps.verifier,
+    crypto: globalThis.crypto,
+    log: deps.log,
+  });
+  try {
+    const gateway = await startGateway({
+      nc: deps.nc,
+      verifier: deps.verifier,
+      proxy: {
+        id: `router~jibe-ingressgateway~${deps.namespace}`,
+        role: "gateway",
+        namespace: deps.namespace,
+        labels: { ...INGRESS_GATEWAY_LABELS },
+      },
+      host: deps.host,
+      bindPort: (serverPort) => (serverPort === INGRESS_GATEWAY_PORT ? port : serverPort),
+      identity: identity.client,
+      telemetry: readTelemetryEnv(process.env, { samplingPercentage: 100 }),
+      log: deps.log,
+    });
+    // Listeners open as the Gateway resource arrives over the bus.
+    const deadline = Date.now() + 10_000;
+    while (gateway.ports()[INGRESS_GATEWAY_PORT] === undefined && Date.now() < deadline) {
+      await gateway.settled();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const bound = gateway.ports()[INGRESS_GATEWAY_PORT];
+    if (bound === undefined) {
+      await gateway.stop();
+      throw new Error(`the ingress gateway did not open port ${INGRESS_GATEWAY_PORT} within 10 s`);
+    }
+    return {
+      url: `http://${deps.host}:${bound}`,
+      metrics: () => gateway.metrics(),
+      async stop() {
+        await gateway.stop();
+        identity.stop();
+      },
+    };
+  } catch (error) {
+    identity.stop();
+    throw error;
+  }
 }
 
 async function applyJson(adminUrl: string, token: string, resources: object[]): Promise<void> {

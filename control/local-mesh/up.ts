@@ -7,14 +7,18 @@ import { type EdgeLogLevel, type LocalMesh, startLocalMesh } from "./mesh.ts";
 export interface UpOptions {
   adminPort?: number;
   edgePort?: number;
+  /** Local port of the Node ingress gateway (Istio's bookinfo Gateway, server port 8080). */
+  gatewayPort?: number;
   home?: string;
   edge?: boolean;
+  /** Start the Node ingress gateway (default true). */
+  gateway?: boolean;
 }
 
 /**
  * Runs the whole mesh locally until Ctrl-C: embedded nats-server, control plane, bookinfo sample
- * behind sidecars, and the edge worker in workerd. Ports: `JIBE_ADMIN_PORT` (15000),
- * `JIBE_EDGE_PORT` (8787), `JIBE_EDGE_LOG_LEVEL` (wrangler's, default error); state in `JIBE_HOME` (~/.jibe) so the `jibe` CLI finds the token.
+ * behind sidecars, the Node ingress gateway and the edge worker in workerd. Ports: `JIBE_ADMIN_PORT`
+ * (15000), `JIBE_EDGE_PORT` (8787), `JIBE_GATEWAY_PORT` (8080), `JIBE_EDGE_LOG_LEVEL` (wrangler's, default error); state in `JIBE_HOME` (~/.jibe) so the `jibe` CLI finds the token.
  *
  * @example
  * ```sh
@@ -26,6 +30,7 @@ export async function runUp(options: UpOptions = {}): Promise<void> {
   const home = options.home ?? env.JIBE_HOME ?? join(homedir(), ".jibe");
   const adminPort = options.adminPort ?? portFromEnv("JIBE_ADMIN_PORT", 15000);
   const edgePort = options.edgePort ?? portFromEnv("JIBE_EDGE_PORT", 8787);
+  const gatewayPort = options.gatewayPort ?? portFromEnv("JIBE_GATEWAY_PORT", 8080);
   const log: Logger = {
     debug() {},
     info: (message: string) => console.log(`  ${message}`),
@@ -33,9 +38,19 @@ export async function runUp(options: UpOptions = {}): Promise<void> {
     error: (message: string) => console.error(`  error: ${message}`),
   };
 
-  console.log("Starting Jibe: nats-server, control plane, bookinfo sample with sidecars, edge worker...");
+  console.log(
+    "Starting Jibe: nats-server, control plane, bookinfo sample with sidecars, ingress gateway, edge worker...",
+  );
   const edgeLogLevel = env.JIBE_EDGE_LOG_LEVEL as EdgeLogLevel | undefined;
-  const mesh = await startLocalMesh({ home, adminPort, edgePort, edge: options.edge, edgeLogLevel, log });
+  const mesh = await startLocalMesh({
+    home,
+    adminPort,
+    edgePort,
+    edge: options.edge,
+    ...(options.gateway === false ? {} : { gatewayPort }),
+    edgeLogLevel,
+    log,
+  });
   printBanner(mesh);
 
   // wrangler's embedded Miniflare installs SIGINT/SIGTERM handlers that call process.exit() at once,
@@ -66,6 +81,7 @@ function printBanner(mesh: LocalMesh): void {
     "",
     `  Edge worker (workerd)   ${mesh.edgeUrl ?? "(disabled)"}`,
     `  Try                     curl ${mesh.edgeUrl ?? "<edge>"}/productpage`,
+    `  Ingress gateway (Node)  ${mesh.gatewayUrl ?? "(disabled)"}   (Istio's bookinfo-gateway, server port 8080)`,
     `  Admin API               ${mesh.adminUrl}   (token in ${join(mesh.home, "admin-token")})`,
     `  NATS                    ${mesh.natsUrl}   (WebSocket ${mesh.natsWsUrl})`,
     "",

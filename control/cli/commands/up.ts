@@ -7,11 +7,17 @@ import { CliError } from "../errors.ts";
  */
 export const upCommand: CommandSpec = {
   name: "up",
-  summary: "start the local mesh: nats-server, control plane, bookinfo behind sidecars, edge worker",
+  summary:
+    "start the local mesh: nats-server, control plane, bookinfo behind sidecars, ingress gateway, edge worker",
   options: [
     { flags: "--admin-port <port>", description: "admin API port (env JIBE_ADMIN_PORT, default 15000)" },
     { flags: "--edge-port <port>", description: "edge worker port (env JIBE_EDGE_PORT, default 8787)" },
+    {
+      flags: "--gateway-port <port>",
+      description: "ingress gateway port (env JIBE_GATEWAY_PORT, default 8080)",
+    },
     { flags: "--no-edge", description: "do not start the edge worker" },
+    { flags: "--no-gateway", description: "do not start the Node ingress gateway" },
   ],
   examples: ["npm start", "npx jibe up --edge-port 8080"],
   async run(_ctx, _args, options) {
@@ -19,7 +25,9 @@ export const upCommand: CommandSpec = {
     await runUp({
       ...portOption(options, "adminPort"),
       ...portOption(options, "edgePort"),
+      ...portOption(options, "gatewayPort"),
       ...(flagOption(options, "edge") ? {} : { edge: false }),
+      ...(flagOption(options, "gateway") ? {} : { gateway: false }),
     });
     return 0;
   },
@@ -27,16 +35,13 @@ export const upCommand: CommandSpec = {
 
 function portOption(
   options: OptionValues,
-  name: "adminPort" | "edgePort",
-): { adminPort?: number; edgePort?: number } {
+  name: "adminPort" | "edgePort" | "gatewayPort",
+): { adminPort?: number; edgePort?: number; gatewayPort?: number } {
   const value = stringOption(options, name);
   if (value === undefined) return {};
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new CliError(
-      "usage",
-      `--${name === "adminPort" ? "admin" : "edge"}-port ${value}: expected a port number`,
-    );
+    throw new CliError("usage", `--${name.replace("Port", "")}-port ${value}: expected a port number`);
   }
   return { [name]: port };
 }
