@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     if (selected.has("routes")) {
       console.log("route lookup ...");
       const ops = Number(process.env.JIBE_BENCH_ROUTE_OPS ?? 200_000);
-      sections.push(renderRouteLookup(measureRouteLookup({ ops })));
+      sections.push(renderRouteLookup(await measureRouteLookup({ ops })));
     }
     const mesh = {
       natsUrl: nats.url,

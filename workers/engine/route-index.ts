@@ -1,5 +1,14 @@
 import type { RouteMatch } from "../../control/compile/snapshot.ts";
 import { regexLiteralPrefix } from "../../control/model/re2-regex.ts";
+import {
+  addPrefix,
+  compressPrefixes,
+  deepestPrefixNode,
+  flattenPrefixes,
+  type PrefixNode,
+  type PrefixTrie,
+  prefixLists,
+} from "./prefix-trie.ts";
 
 /**
  * Candidate routes of one virtual host, so a lookup does not test every route. Each match block of
@@ -19,11 +28,8 @@ export interface RouteIndex {
    * exact hit needs no trie walk.
    */
   readonly exact: ReadonlyMap<string, readonly number[]>;
-  /**
-   * Prefixes as a compressed character trie (each edge holds the run of characters up to the next
-   * branch or route): walking the path visits every prefix of it in a few steps.
-   */
-  readonly prefixes: PrefixNode;
+  /** Prefixes (prefix-trie.ts): walking the path visits every prefix of it in a few steps. */
+  readonly prefixes: PrefixTrie;
   /** Routes keyed by an exact header value, by header name (lower-case). */
   readonly headers: readonly HeaderKeys[];
   readonly always: readonly number[];
@@ -35,18 +41,6 @@ export interface RouteIndex {
   readonly merged: boolean;
   /** Scratch for the lookup (lists being merged and their heads); lookups are synchronous. */
   readonly scratch: { lists: (readonly number[])[]; heads: number[] };
-}
-
-/** A node of the prefix trie: its candidate list and the edges by first character. */
-export interface PrefixNode {
-  routes?: number[];
-  next?: Map<number, PrefixEdge>;
-}
-
-/** An edge of the prefix trie: the characters it consumes (at least one) and the node it leads to. */
-export interface PrefixEdge {
-  label: string;
-  node: PrefixNode;
 }
 
 /** Routes keyed by the exact value of one request header. */
@@ -102,14 +96,14 @@ export function buildRouteIndex(
       const entry = position * 2 + (key.sure ? 1 : 0);
       if (key.kind === "header") append(headers.get(key.name) as Map<string, number[]>, key.value, entry);
       else if (key.kind === "exact") append(exact, key.value, entry);
-      else addPrefix(prefixes, key.value, entry);
+      else addPrefix(prefixes, key.value, entry, addEntry);
     }
   });
-  compress(prefixes);
+  compressPrefixes(prefixes);
   const merged = mergeChains(prefixes, exact, routeMatches.length * MAX_MERGED_PER_ROUTE);
   return {
     exact,
-    prefixes,
+    prefixes: flattenPrefixes(prefixes),
     headers: [...headers].map(([name, values]) => ({ name, values })),
     always,
     merged,
@@ -128,34 +122,6 @@ function addEntry(list: number[], entry: number): void {
   const last = list[list.length - 1];
   if (last === undefined || last >> 1 !== entry >> 1) list.push(entry);
   else list[list.length - 1] = last | entry;
-}
-
-function addPrefix(root: PrefixNode, key: string, entry: number): void {
-  let node = root;
-  for (let i = 0; i < key.length; i++) {
-    node.next ??= new Map();
-    const code = key.charCodeAt(i);
-    let edge = node.next.get(code);
-    if (!edge) {
-      edge = { label: key[i] as string, node: {} };
-      node.next.set(code, edge);
-    }
-    node = edge.node;
-  }
-  node.routes ??= [];
-  addEntry(node.routes, entry);
-}
-
-/** Merges chains of route-less single-child nodes into one edge each. */
-function compress(node: PrefixNode): void {
-  for (const edge of node.next?.values() ?? []) {
-    while (!edge.node.routes && edge.node.next?.size === 1) {
-      const only = edge.node.next.values().next().value as PrefixEdge;
-      edge.label += only.label;
-      edge.node = only.node;
-    }
-    compress(edge.node);
-  }
 }
 
 /**
@@ -177,7 +143,7 @@ function mergeChains(root: PrefixNode, exact: Map<string, number[]>, budget: num
   if (!visit(root, [])) return false;
   const exactPlan: [string, number[]][] = [];
   for (const [path, list] of exact) {
-    const reached = deepestNode(root, path).routes;
+    const reached = deepestPrefixNode(root, path).routes;
     const merged = reached ? unionOf([list, reached]) : list;
     total += merged.length;
     if (total > budget) return false;
@@ -186,21 +152,6 @@ function mergeChains(root: PrefixNode, exact: Map<string, number[]>, budget: num
   for (const [node, list] of plan) if (list.length > 0) node.routes = list;
   for (const [path, list] of exactPlan) exact.set(path, list);
   return true;
-}
-
-/** The last trie node whose key `path` starts with (before merging: its own routes only). */
-function deepestNode(root: PrefixNode, path: string): PrefixNode {
-  let node = root;
-  let reached = root;
-  let i = 0;
-  for (;;) {
-    if (node.routes) reached = node;
-    if (i >= path.length || !node.next) return reached;
-    const edge = node.next.get(path.charCodeAt(i));
-    if (!edge || !path.startsWith(edge.label, i)) return reached;
-    i += edge.label.length;
-    node = edge.node;
-  }
 }
 
 function unionOf(lists: readonly (readonly number[])[]): number[] {
@@ -286,7 +237,7 @@ function collectLists(
   const exact = index.exact.get(path);
   if (exact) lists.push(exact);
   // Merged: an exact hit's list already holds the prefix routes of its path.
-  if (!exact || !index.merged) walkPrefixes(index, path, lists);
+  if (!exact || !index.merged) prefixLists(index.prefixes, path, lists, index.merged);
   for (const keys of index.headers) {
     const value = headers[keys.name];
     const list = value === undefined ? undefined : keys.values.get(value);
@@ -294,24 +245,6 @@ function collectLists(
   }
   if (index.always.length > 0) lists.push(index.always);
   return lists;
-}
-
-function walkPrefixes(index: RouteIndex, path: string, lists: (readonly number[])[]): void {
-  let node: PrefixNode = index.prefixes;
-  let last: readonly number[] | undefined;
-  let i = 0;
-  for (;;) {
-    if (node.routes) {
-      if (index.merged) last = node.routes;
-      else lists.push(node.routes);
-    }
-    if (i >= path.length || !node.next) break;
-    const edge = node.next.get(path.charCodeAt(i));
-    if (!edge || !path.startsWith(edge.label, i)) break;
-    i += edge.label.length;
-    node = edge.node;
-  }
-  if (last) lists.push(last);
 }
 
 /** The smallest entry at the heads of `lists` (advancing that head), or -1 when all are done. */
