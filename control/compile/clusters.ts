@@ -117,6 +117,8 @@ function endpointFor(we: Indexed<WorkloadEntrySpec>, port: ServicePort): Endpoin
     address: we.spec.address ?? "",
     port: named ?? (typeof target === "number" ? target : port.port),
     labels: { ...(we.spec.labels ?? {}) },
+    // Weight 0 is Istio's "unset" and 1 the default: only larger weights change the picks.
+    ...(we.spec.weight !== undefined && we.spec.weight > 1 ? { weight: we.spec.weight } : {}),
   };
 }
 

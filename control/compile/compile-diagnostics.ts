@@ -29,9 +29,13 @@ export const COMPILE_DIAGNOSTIC_CODES = {
     "VirtualService host is not exposed by any server of the Gateway it is bound to: not served there",
   JIBE2042: "Ingress backend names an unknown Service or Service port: that path answers 503",
   JIBE2043:
-    "VirtualService tls route destination at a PASSTHROUGH gateway server is not a known Service (or its port is ambiguous): connections for it are refused",
+    "VirtualService tls route (PASSTHROUGH) or tcp route (TCP / terminated TLS) destination at a gateway server is not a known Service (or its port is ambiguous): connections for it are refused",
+  JIBE2044:
+    "gateway TCP server (TCP, or TLS terminated at the gateway) has no VirtualService tcp route bound to it: its connections are closed",
   JIBE2031:
     "CUSTOM policy names an extension provider mesh config does not define (or several providers): it denies what it matches",
+  JIBE2050:
+    "several ServiceEntries (or a Service and ServiceEntries) define one host and cannot merge (Istio keeps one per host for a namespace): the others are ignored for it",
   JIBE2060:
     "HTTPRoute parentRef does not attach (no such listener, not allowed by allowedRoutes, or no hostname in common): Accepted is False there",
   JIBE2061:
@@ -39,6 +43,8 @@ export const COMPILE_DIAGNOSTIC_CODES = {
   JIBE2062: "HTTPRoute filter Jibe does not implement (ExtensionRef): requests the rule matches answer 500",
   JIBE2063:
     "VirtualService for a Service that mesh (GAMMA) HTTPRoutes attach to: the HTTPRoutes route it for sidecars, the VirtualService is ignored there",
+  JIBE2064:
+    "several TCPRoutes attach to one Gateway TCP listener: the oldest forwards its connections, the others are ignored there",
 } as const;
 
 /** A code from {@link COMPILE_DIAGNOSTIC_CODES}. */

@@ -23,13 +23,15 @@ describe("headless Services: pods addressable one by one", () => {
     const table = buildRouteTable(compile(resources, sidecar()).snapshot);
     const tcpTo = (authority: string) => {
       const d = decideTcpRoute(table, { authority }, () => 0);
-      return d.kind === "forward" ? d.cluster.endpoints.map((e) => e.port) : d.kind;
+      if (d.kind !== "forward") return d.kind;
+      return d.cluster.originalDestination ? d.cluster.name : d.cluster.endpoints.map((e) => e.port);
     };
     expect(tcpTo("mysql-0.mysql.default.svc.cluster.local:3306")).toEqual([13306]);
     expect(tcpTo("mysql-1.mysql:3306")).toEqual([23306]);
     expect(tcpTo("mysql-1.mysql.default:3306")).toEqual([23306]);
     expect(tcpTo("mysql:3306")).toEqual([13306, 23306]);
-    expect(tcpTo("mysql-2.mysql:3306")).toBe("noRoute");
+    // No such pod: an unknown host, passed through to its original destination (ALLOW_ANY).
+    expect(tcpTo("mysql-2.mysql:3306")).toBe("PassthroughCluster");
     const http = decideRoute(
       table,
       { authority: "mysql-1.mysql.default.svc", path: "/", method: "GET", scheme: "http", headers: {} },
@@ -61,6 +63,9 @@ describe("headless Services: pods addressable one by one", () => {
       ],
       sidecar(),
     ).snapshot;
-    expect(Object.keys(plain.clusters)).toEqual(["outbound|3306||mysql.default.svc.cluster.local"]);
+    expect(Object.keys(plain.clusters)).toEqual([
+      "PassthroughCluster",
+      "outbound|3306||mysql.default.svc.cluster.local",
+    ]);
   });
 });

@@ -50,7 +50,7 @@ describe("createIncrementalCompiler", () => {
   it("builds every unit once, then only the host a VirtualService change touches", () => {
     const { built, apply } = setup();
     const first = apply({});
-    expect(built).toHaveLength(8); // 4 services × (clusters + virtual host)
+    expect(built).toHaveLength(9); // the outbound catch-all + 4 services × (clusters + virtual host)
     const second = apply({ put: [reviewsVs("v2")] });
     expect(built).toEqual([`vhost|${REVIEWS}`]);
     expect(second.changed).toBe(true);

@@ -33,6 +33,7 @@ export {
   usesHttp2Upstream,
 } from "./protocol.ts";
 export {
+  DEFAULT_OUTBOUND_SOURCE,
   type OutboundTrafficMode,
   PASSTHROUGH_CLUSTER,
   type SidecarScope,

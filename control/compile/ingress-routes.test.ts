@@ -42,7 +42,8 @@ const SERVICES = [
 function clusterFor(resources: StoredResource[], authority: string, path: string, proxy = edge): string {
   const { snapshot } = compile([...SERVICES, ...resources], proxy);
   const d = decideRoute(buildRouteTable(snapshot), get(authority, path), () => 0);
-  return d.kind === "forward" ? d.cluster.name.split("|")[3]!.split(".")[0]! : d.kind;
+  if (d.kind !== "forward") return d.kind;
+  return d.cluster.originalDestination ? d.cluster.name : d.cluster.name.split("|")[3]!.split(".")[0]!;
 }
 
 describe("compile: Kubernetes Ingress at the edge", () => {
@@ -127,7 +128,8 @@ describe("compile: Kubernetes Ingress at the edge", () => {
     });
     expect(clusterFor([legacy, nginx], "l.example.com", "/")).toBe("productpage");
     expect(clusterFor([legacy, nginx], "n.example.com", "/")).toBe("noRoute");
-    expect(clusterFor([legacy], "l.example.com", "/", sidecar())).toBe("noRoute");
+    // A sidecar ignores Ingresses: the host is outside its registry, so ALLOW_ANY passes it through.
+    expect(clusterFor([legacy], "l.example.com", "/", sidecar())).toBe("PassthroughCluster");
   });
 
   it("reports unknown backends (503) and TLS without a Secret", () => {

@@ -3,6 +3,9 @@ import { type HttpMatchRequest, MESH_GATEWAY } from "../model/virtual-service.ts
 import { resolveGatewayName } from "./resource-index.ts";
 import type { ProxyIdentity, RouteMatch, StringMatch } from "./snapshot.ts";
 
+/** A match as compiled: an HTTP match, or a `tcp` rule's match with its L4 fields. */
+export type MatchRequest = HttpMatchRequest & { destinationSubnets?: string[]; sourceSubnet?: string };
+
 /** True when a VirtualService bound to `gateways` (resolved) applies to this proxy. */
 export function appliesToProxy(gateways: readonly string[], proxy: ProxyIdentity): boolean {
   if (proxy.role === "sidecar") return gateways.includes(MESH_GATEWAY);
@@ -22,7 +25,7 @@ export function appliesToProxy(gateways: readonly string[], proxy: ProxyIdentity
  * ```
  */
 export function toRouteMatches(
-  matches: readonly HttpMatchRequest[] | undefined,
+  matches: readonly MatchRequest[] | undefined,
   namespace: string,
   proxy: ProxyIdentity,
 ): RouteMatch[] | undefined {
@@ -44,7 +47,7 @@ export function toRouteMatches(
   return out.length > 0 ? out : undefined;
 }
 
-function convertMatch(m: HttpMatchRequest): RouteMatch {
+function convertMatch(m: MatchRequest): RouteMatch {
   const out: RouteMatch = {};
   if (m.name !== undefined) out.name = m.name;
   const uri = toStringMatch(m.uri);
@@ -60,6 +63,8 @@ function convertMatch(m: HttpMatchRequest): RouteMatch {
   if (m.queryParams) out.queryParams = toPresenceMap(m.queryParams, false, false);
   if (m.port !== undefined) out.port = m.port;
   if (m.ignoreUriCase) out.ignoreUriCase = true;
+  if (m.destinationSubnets?.length) out.destinationSubnets = [...m.destinationSubnets];
+  if (m.sourceSubnet !== undefined) out.sourceSubnet = m.sourceSubnet;
   return out;
 }
 

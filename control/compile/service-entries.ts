@@ -1,9 +1,10 @@
 import type { StoredResource } from "../../broker/events.ts";
+import { parseIpBlock } from "../model/ip-block.ts";
 import type { ServicePort, ServiceSpec } from "../model/service.ts";
 import type { ServiceEntrySpec } from "../model/service-entry.ts";
 import type { WorkloadEntrySpec } from "../model/workload-entry.ts";
 import type { Indexed, IndexedService } from "./resource-index.ts";
-import type { Cluster } from "./snapshot.ts";
+import type { Cluster, VirtualHost } from "./snapshot.ts";
 
 /** What a Service built from a ServiceEntry host keeps of its entry. */
 export interface ServiceEntryView {
@@ -12,6 +13,12 @@ export interface ServiceEntryView {
   exportTo?: string[];
   /** Single-IP `addresses` (virtual IPs); a request addressed to one of them reaches this entry. */
   addresses?: string[];
+  /** CIDR-block `addresses`: TCP connections whose original destination lies in one are this entry's. */
+  subnets?: string[];
+  /** The entry's metadata labels (entries of one host merge only when they are equal, as in Istio). */
+  labels?: Record<string, string>;
+  /** Later ServiceEntries of the same host merged into this one (`service-entry-hosts.ts`). */
+  merged?: string[];
   /** Inline `endpoints`, as WorkloadEntries (absent: a `workloadSelector` picks WorkloadEntries). */
   endpoints?: Indexed<WorkloadEntrySpec>[];
 }
@@ -44,9 +51,15 @@ export function serviceEntryServices(key: string, resource: StoredResource): Ser
     ...(spec.workloadSelector?.labels ? { selector: spec.workloadSelector.labels } : {}),
   };
   // CIDR blocks need the connection's original address (TCP); single IPs work as HTTP authorities.
-  const virtualIps = (spec.addresses ?? [])
-    .map((a) => (a.endsWith("/32") || a.endsWith("/128") ? a.slice(0, a.lastIndexOf("/")) : a))
-    .filter((a) => !a.includes("/"));
+  const singleIps = (spec.addresses ?? []).map((a) => {
+    const block = parseIpBlock(a);
+    // `/32` is one IPv4 address but a large IPv6 block: compare with the address length.
+    return block && a.includes("/") && block.prefix === block.bytes.length * 8
+      ? a.slice(0, a.indexOf("/"))
+      : a;
+  });
+  const virtualIps = singleIps.filter((a) => !a.includes("/"));
+  const subnets = singleIps.filter((a) => a.includes("/"));
   const endpoints = spec.endpoints?.map(
     (we, i): Indexed<WorkloadEntrySpec> => ({
       key,
@@ -71,6 +84,8 @@ export function serviceEntryServices(key: string, resource: StoredResource): Ser
       location: spec.location ?? "MESH_EXTERNAL",
       ...(spec.exportTo ? { exportTo: spec.exportTo } : {}),
       ...(virtualIps.length > 0 ? { addresses: virtualIps } : {}),
+      ...(subnets.length > 0 ? { subnets } : {}),
+      ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),
       ...(endpoints && endpoints.length > 0 ? { endpoints } : {}),
     },
   }));
@@ -144,6 +159,22 @@ export function serviceEntryDomains(service: IndexedService): string[] {
     ...(service.entry?.addresses ?? []).map((a) => (a.includes(":") ? `[${a}]` : a)),
   ];
   return names.flatMap((name) => [name, ...service.ports.map((p) => `${name}:${p.port}`)]);
+}
+
+/**
+ * The CIDR blocks a ServiceEntry host takes TCP connections for, on its ports (`VirtualHost.subnets`).
+ * Single IPs are domains instead ({@link serviceEntryDomains}); DNS resolution takes none (Istio
+ * allows CIDR `addresses` with NONE and STATIC only, and validation reports the others).
+ *
+ * @example
+ * ```ts
+ * serviceEntrySubnets(onPremDb); // { subnets: { cidrs: ["192.168.0.0/16"], ports: [5432] } }
+ * ```
+ */
+export function serviceEntrySubnets(service: IndexedService): { subnets?: VirtualHost["subnets"] } {
+  const entry = service.entry;
+  if (!entry?.subnets || (entry.resolution !== "NONE" && entry.resolution !== "STATIC")) return {};
+  return { subnets: { cidrs: entry.subnets, ports: service.ports.map((p) => p.port) } };
 }
 
 /** True for a Service of the index built from a ServiceEntry. */

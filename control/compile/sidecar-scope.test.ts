@@ -3,6 +3,7 @@ import type { StoredResource } from "../../broker/events.ts";
 import { decideRoute, type RequestFacts } from "../../workers/engine/decide-route.ts";
 import { buildRouteTable } from "../../workers/engine/route-table.ts";
 import { compile } from "./compile.ts";
+import { PASSTHROUGH_CLUSTER } from "./sidecar-scope.ts";
 import type { ProxyIdentity } from "./snapshot.ts";
 import { service, sidecar, virtualService } from "./test-resources.ts";
 
@@ -25,6 +26,13 @@ function decide(resources: StoredResource[], proxy: ProxyIdentity, authority: st
   return { decision: decideRoute(buildRouteTable(snapshot), get(authority), () => 0), diagnostics, snapshot };
 }
 
+/** "service" when a registry host routes, "passthrough" when it is unknown to the proxy (ALLOW_ANY). */
+function outcome(resources: StoredResource[], proxy: ProxyIdentity, authority: string): string {
+  const { decision } = decide(resources, proxy, authority);
+  if (decision.kind !== "forward") return decision.kind;
+  return decision.cluster.name === PASSTHROUGH_CLUSTER ? "passthrough" : "service";
+}
+
 const MESH = [
   service("reviews"),
   service("ratings"),
@@ -38,20 +46,29 @@ describe("compile: Sidecar egress scoping and outbound traffic policy", () => {
       ...MESH,
       sidecarResource("default", "default", { egress: [{ hosts: ["./*", "istio-system/*"] }] }),
     ];
-    const sees = (authority: string, resources = scoped) =>
-      decide(resources, sidecar(), authority).decision.kind;
-    expect(sees("reviews")).toBe("forward");
-    expect(sees("metrics.istio-system")).toBe("forward");
-    expect(sees("db.data")).toBe("noRoute");
-    expect(sees("db.data", MESH)).toBe("forward");
+    // A hidden service is an unknown host: passed through under the default ALLOW_ANY.
+    const sees = (authority: string, resources = scoped) => outcome(resources, sidecar(), authority);
+    expect(sees("reviews")).toBe("service");
+    expect(sees("metrics.istio-system")).toBe("service");
+    expect(sees("db.data")).toBe("passthrough");
+    expect(sees("db.data", MESH)).toBe("service");
     const one = [
       ...MESH,
       sidecarResource("default", "default", { egress: [{ hosts: ["*/db.data.svc.cluster.local"] }] }),
     ];
-    expect([sees("db.data", one), sees("reviews", one)]).toEqual(["forward", "noRoute"]);
+    expect([sees("db.data", one), sees("reviews", one)]).toEqual(["service", "passthrough"]);
     const none = [...MESH, sidecarResource("default", "default", { egress: [{ hosts: ["~/*"] }] })];
-    expect(sees("reviews", none)).toBe("noRoute");
-    expect(decide(none, sidecar(), "reviews").snapshot.clusters).toEqual({});
+    expect(sees("reviews", none)).toBe("passthrough");
+    expect(Object.keys(decide(none, sidecar(), "reviews").snapshot.clusters)).toEqual([PASSTHROUGH_CLUSTER]);
+    const closed = [
+      ...MESH,
+      sidecarResource("default", "default", {
+        egress: [{ hosts: ["~/*"] }],
+        outboundTrafficPolicy: { mode: "REGISTRY_ONLY" },
+      }),
+    ];
+    expect(decide(closed, sidecar(), "reviews").decision).toMatchObject({ status: 502, flag: "NR" });
+    expect(decide(closed, sidecar(), "reviews").snapshot.clusters).toEqual({});
   });
 
   it("scopes VirtualService hosts by the VirtualService's namespace", () => {
@@ -65,7 +82,7 @@ describe("compile: Sidecar egress scoping and outbound traffic policy", () => {
     ];
     expect(decide(resources, sidecar(), "api.example.com").decision.kind).toBe("direct");
     const scoped = [...resources, sidecarResource("default", "default", { egress: [{ hosts: ["./*"] }] })];
-    expect(decide(scoped, sidecar(), "api.example.com").decision.kind).toBe("noRoute");
+    expect(outcome(scoped, sidecar(), "api.example.com")).toBe("passthrough");
   });
 
   it("REGISTRY_ONLY answers unknown hosts 502 NR; ALLOW_ANY passes them to their original destination", () => {
@@ -111,7 +128,7 @@ describe("compile: Sidecar egress scoping and outbound traffic policy", () => {
     ];
     expect(decide(resources, sidecar("reviews"), "example.org").decision).toMatchObject({ status: 502 });
     expect(decide(resources, sidecar("reviews"), "reviews").decision).toMatchObject({ status: 502 });
-    expect(decide(resources, sidecar("productpage"), "example.org").decision.kind).toBe("forward");
+    expect(outcome(resources, sidecar("productpage"), "example.org")).toBe("passthrough");
     expect(decide(resources, sidecar("productpage", "other"), "example.org").decision).toMatchObject({
       status: 502,
     });
@@ -125,8 +142,35 @@ describe("compile: Sidecar egress scoping and outbound traffic policy", () => {
       status: 502,
       flag: "NR",
     });
-    // Without a Sidecar or mesh config, Jibe's default: no catch-all (404 NR at the proxy).
-    expect(decide(MESH, sidecar(), "example.org").decision.kind).toBe("noRoute");
+  });
+
+  it("defaults a sidecar to Istio's ALLOW_ANY: an unknown host goes to its original destination", () => {
+    const { decision, snapshot } = decide(MESH, sidecar(), "example.org:8080");
+    expect(decision).toMatchObject({
+      kind: "forward",
+      route: { origin: "MeshConfig/default#outboundTrafficPolicy" },
+      cluster: { name: PASSTHROUGH_CLUSTER, originalDestination: true, endpoints: [] },
+    });
+    expect(snapshot.virtualHosts.map((v) => v.name)).toContain("allow_any");
+    expect(outcome(MESH, sidecar(), "reviews")).toBe("service");
+    // A mesh config without outboundTrafficPolicy keeps the default.
+    const otherMeshConfig: StoredResource = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "istio", namespace: "istio-system" },
+      spec: { mesh: "enableTracing: true\n" },
+    };
+    expect(outcome([...MESH, otherMeshConfig], sidecar(), "example.org")).toBe("passthrough");
+    // Gateways are not sidecars: a host they do not route is 404 NR, as at Istio's gateways.
+    const gateway: ProxyIdentity = {
+      id: "gateway~ingress~istio-system",
+      role: "gateway",
+      namespace: "istio-system",
+      labels: { istio: "ingressgateway" },
+    };
+    const atGateway = decide(MESH, gateway, "example.org");
+    expect(atGateway.decision.kind).toBe("noRoute");
+    expect(atGateway.snapshot.clusters[PASSTHROUGH_CLUSTER]).toBeUndefined();
   });
 
   it("warns when two Sidecars apply at one level and ignores Sidecars for gateways", () => {

@@ -17,12 +17,15 @@ export interface SidecarScope {
   sidecar?: string;
   /** True when a host (of a resource in `namespace`) is visible to the proxy. */
   sees(host: string, namespace: string): boolean;
-  /** Unset: neither passthrough nor blackhole (an unknown host answers 404 `NR`). */
+  /** Sidecars: always set (Istio's default is ALLOW_ANY). Gateways: unset (an unknown host is 404 `NR`). */
   outboundMode?: OutboundTrafficMode;
-  /** Where the mode comes from (`Sidecar/...` or the mesh config). */
+  /** Where the mode comes from (`Sidecar/...`, the mesh config, or {@link DEFAULT_OUTBOUND_SOURCE}). */
   outboundModeSource?: string;
   diagnostics: Diagnostic[];
 }
+
+/** Source named by the catch-all route when neither a Sidecar nor the mesh config sets a mode. */
+export const DEFAULT_OUTBOUND_SOURCE = "MeshConfig/default";
 
 /** Name of the cluster an ALLOW_ANY proxy forwards unknown hosts to (Istio's name). */
 export const PASSTHROUGH_CLUSTER = "PassthroughCluster";
@@ -33,8 +36,9 @@ export const PASSTHROUGH_CLUSTER = "PassthroughCluster";
  * without a selector (oldest wins at each level, with a warning). Its `egress[].hosts`
  * (`ns/host`, `./host` = the proxy's namespace, `*` = any, `~` = none) decide which services and
  * VirtualService hosts the proxy sees; `exportTo` of ServiceEntries is honoured for every proxy.
- * The outbound mode is the Sidecar's, else the mesh config's (`outboundTrafficPolicy.mode` in
- * ConfigMap istio-system/istio).
+ * The outbound mode of a sidecar is its Sidecar's, else the mesh config's (`outboundTrafficPolicy.mode`
+ * in ConfigMap istio-system/istio), else Istio's default ALLOW_ANY. Gateways get no mode: as in
+ * Istio, a gateway answers a host it does not route 404 `NR`.
  *
  * @example
  * ```ts
@@ -94,6 +98,9 @@ export function selectSidecarScope(index: ResourceIndex, proxy: ProxyIdentity): 
   } else if (meshMode) {
     scope.outboundMode = meshMode;
     scope.outboundModeSource = "ConfigMap/istio-system/istio";
+  } else {
+    scope.outboundMode = "ALLOW_ANY";
+    scope.outboundModeSource = DEFAULT_OUTBOUND_SOURCE;
   }
   return scope;
 }

@@ -41,6 +41,10 @@ export interface RouteMatch {
   ignoreUriCase?: boolean;
   sourceLabels?: Record<string, string>;
   sourceNamespace?: string;
+  /** TCP rules: CIDR blocks (IPv4/IPv6) one of which holds the connection's original destination IP. */
+  destinationSubnets?: string[];
+  /** TCP rules: a CIDR block holding the connection's source IP. */
+  sourceSubnet?: string;
 }
 
 /** A weighted destination: one cluster. */
@@ -212,6 +216,12 @@ export interface VirtualHost {
    * routes. Absent when the host has no TCP port and no `tcp` rule.
    */
   tcpRoutes?: Route[];
+  /**
+   * ServiceEntry `addresses` given as CIDR blocks: a TCP connection whose original destination IP
+   * lies in one of `cidrs`, on one of `ports`, is this host's (after exact and wildcard domains,
+   * before the `*` catch-all; the longest prefix wins across hosts).
+   */
+  subnets?: { cidrs: string[]; ports: number[] };
 }
 
 /** An upstream endpoint. */
@@ -219,6 +229,8 @@ export interface Endpoint {
   address: string;
   port: number;
   labels: Record<string, string>;
+  /** WorkloadEntry / ServiceEntry endpoint `weight` (> 1): picked proportionally more often. Absent: 1. */
+  weight?: number;
 }
 
 /** A set of endpoints for one service port and subset: `outbound|<port>|<subset>|<fqdn>`. */
@@ -379,6 +391,19 @@ export interface GatewayServerConfig {
   tls?: GatewayServerTls;
   /** PASSTHROUGH servers: the VirtualService `tls` routes bound to the Gateway, in order. */
   sniRoutes?: SniRoute[];
+  /**
+   * TCP servers (`TCP`, `MONGO`, …) and `TLS` servers that terminate TLS (SIMPLE, MUTUAL,
+   * OPTIONAL_MUTUAL, ISTIO_MUTUAL): the first VirtualService `tcp` rule bound to the Gateway that
+   * applies (Istio uses one per server). Absent: no rule, connections are closed.
+   */
+  tcpRoute?: GatewayTcpRoute;
+}
+
+/** The VirtualService `tcp` rule a gateway TCP server forwards its (decrypted) bytes with. */
+export interface GatewayTcpRoute {
+  /** `VirtualService/<ns>/<name>#tcp<index>`. */
+  origin: string;
+  destinations: WeightedCluster[];
 }
 
 /**
@@ -392,7 +417,16 @@ export interface GatewayServerTls {
   privateKey?: string;
   caCertificates?: string;
   credentialName?: string;
+  /** Several Secrets served together (an RSA and an ECDSA certificate for the same hosts). */
+  credentialNames?: string[];
+  /** Several certificate / key file pairs served together (an RSA and an ECDSA one). */
+  tlsCertificates?: { serverCertificate?: string; privateKey?: string; caCertificates?: string }[];
   subjectAltNames?: string[];
+  /** A client certificate must match one of these SHA-256 fingerprints (hex) or SPKI hashes (base64), when set. */
+  verifyCertificateHash?: string[];
+  verifyCertificateSpki?: string[];
+  /** PEM file of revoked client certificates (mutual modes; with a Secret: its `ca.crl`). */
+  caCrl?: string;
   minProtocolVersion?: "TLS_AUTO" | "TLSV1_0" | "TLSV1_1" | "TLSV1_2" | "TLSV1_3";
   maxProtocolVersion?: "TLS_AUTO" | "TLSV1_0" | "TLSV1_1" | "TLSV1_2" | "TLSV1_3";
   cipherSuites?: string[];

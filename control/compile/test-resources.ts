@@ -81,6 +81,19 @@ export function virtualService(
   };
 }
 
+/** A namespace-wide Sidecar resource setting `outboundTrafficPolicy.mode` (sidecars default to ALLOW_ANY). */
+export function outboundTrafficPolicy(
+  mode: "ALLOW_ANY" | "REGISTRY_ONLY",
+  namespace = "default",
+): StoredResource {
+  return {
+    apiVersion: ISTIO,
+    kind: "Sidecar",
+    metadata: meta("default", namespace),
+    spec: { outboundTrafficPolicy: { mode } },
+  };
+}
+
 /** A sidecar proxy identity in `namespace` (default "default"). */
 export function sidecar(app = "productpage", namespace = "default"): ProxyIdentity {
   return { id: `sidecar~${app}~${namespace}`, role: "sidecar", namespace, labels: { app, version: "v1" } };

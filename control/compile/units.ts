@@ -1,5 +1,6 @@
 import type { VirtualServiceSpec } from "../model/virtual-service.ts";
 import { buildServiceClusters } from "./clusters.ts";
+import { compileDiagnostic } from "./compile-diagnostics.ts";
 import { mergeDestinationRules, selectDestinationRules } from "./destination-policy.ts";
 import { gatewayRouteUnits, meshRouteUnit, meshStatusUnits } from "./gateway-api-units.ts";
 import { bindGateways, exposeVirtualHost, type GatewayExposure } from "./gateway-binding.ts";
@@ -48,10 +49,10 @@ interface PlanContext {
  * Lists the units of a snapshot for this proxy. Sidecars: the clusters of every Service (and
  * ServiceEntry host) the proxy sees (its Sidecar's egress hosts, `exportTo`), a virtual host per
  * such Service, one per other host a mesh-bound VirtualService names, and the outbound-traffic
- * catch-all when a mode is set. Gateways: the clusters of every Service and a virtual host per host
- * a VirtualService bound to one of the proxy's gateways (configured, or an Istio Gateway selecting
- * its labels) names, narrowed to the Gateway's server hosts, plus Ingress hosts (a gateway routes
- * nothing by default, as in Istio).
+ * catch-all (the Sidecar's or mesh config's mode, else Istio's default ALLOW_ANY). Gateways: the
+ * clusters of every Service and a virtual host per host a VirtualService bound to one of the
+ * proxy's gateways (configured, or an Istio Gateway selecting its labels) names, narrowed to the
+ * Gateway's server hosts, plus Ingress hosts (a gateway routes nothing by default, as in Istio).
  */
 export function planUnits(ctx: PlanContext): Unit[] {
   // Sidecar resources and ServiceEntry exportTo scope what a proxy sees (gateways: exportTo only).
@@ -116,7 +117,7 @@ function clusterUnit(service: IndexedService, ctx: PlanContext): Unit {
       const rules = selectDestinationRules(ctx.index, service.fqdn, service.namespace, ctx.proxy);
       return {
         key: contentHash({
-          service: [service.ref, service.spec, service.entry ?? null],
+          service: [service.ref, service.spec, service.entry ?? null, service.ignoredEntries ?? null],
           entries: entries.map((we) => [we.ref, we.spec]),
           rules: rules.map((r) => [r.ref, r.created, r.spec]),
         }),
@@ -132,6 +133,10 @@ function clusterUnit(service: IndexedService, ctx: PlanContext): Unit {
               diagnostics,
             ),
           );
+          for (const ignored of service.ignoredEntries ?? [])
+            diagnostics.push(
+              compileDiagnostic("warning", "JIBE2050", ignored.ref, "spec.hosts", ignored.reason),
+            );
           return { clusters, diagnostics, hash: contentHash(clusters) };
         },
       };
@@ -207,7 +212,9 @@ function vhostUnit(
       return {
         key: contentHash({
           host,
-          service: service ? [service.ref, service.ports] : null,
+          service: service
+            ? [service.ref, service.ports, service.entry?.addresses, service.entry?.subnets]
+            : null,
           // Headless Services route each pod by name (headless.ts).
           pods: service
             ? headlessPods(service, ctx.index.workloadEntries.get(service.namespace) ?? []).map(podHostname)

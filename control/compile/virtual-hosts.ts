@@ -5,7 +5,8 @@ import { serviceDomains } from "./host-names.ts";
 import { compileHttpRoute, type RouteContext } from "./http-routes.ts";
 import { listenerProtocolOf, selectPortProtocol } from "./protocol.ts";
 import type { IndexedService, IndexedVirtualService } from "./resource-index.ts";
-import { serviceEntryDomains } from "./service-entries.ts";
+import type { MatchRequest } from "./route-match.ts";
+import { serviceEntryDomains, serviceEntrySubnets } from "./service-entries.ts";
 import type { Route, VirtualHost } from "./snapshot.ts";
 
 /**
@@ -89,6 +90,7 @@ function buildRoutedHost(
       domains,
       routes: service ? defaultServiceRoutes(service) : [],
       ...tcpRoutesOf(service, [], ctx),
+      ...(service ? serviceEntrySubnets(service) : {}),
     };
   const used = ctx.proxy.role === "sidecar" ? virtualServices.slice(0, 1) : virtualServices;
   for (const ignored of virtualServices.slice(used.length)) {
@@ -110,13 +112,14 @@ function buildRoutedHost(
     domains,
     routes: used.length > 1 ? catchAllLast(routes) : routes,
     ...tcpRoutesOf(service, used, ctx),
+    ...(service ? serviceEntrySubnets(service) : {}),
   };
 }
 
 /**
  * TCP routes of a host: the `tcp` rules of its VirtualServices (`port`, `sourceLabels`,
- * `sourceNamespace` and `gateways` matches; weighted destinations), else, when the Service has a
- * port served as TCP (`protocol.ts`), its default routes.
+ * `sourceNamespace`, `gateways`, `destinationSubnets` and `sourceSubnet` matches; weighted
+ * destinations), else, when the Service has a port served as TCP (`protocol.ts`), its default routes.
  */
 function tcpRoutesOf(
   service: IndexedService | undefined,
@@ -126,12 +129,16 @@ function tcpRoutesOf(
   const rules = used.flatMap((vs) =>
     (vs.spec.tcp ?? []).flatMap((rule, i) => {
       warnUnenforcedTcp(vs, rule, i, ctx);
-      const match = rule.match?.map((m) => ({
-        ...(m.port !== undefined ? { port: m.port } : {}),
-        ...(m.sourceLabels ? { sourceLabels: m.sourceLabels } : {}),
-        ...(m.sourceNamespace !== undefined ? { sourceNamespace: m.sourceNamespace } : {}),
-        ...(m.gateways ? { gateways: m.gateways } : {}),
-      }));
+      const match = rule.match?.map(
+        (m): MatchRequest => ({
+          ...(m.port !== undefined ? { port: m.port } : {}),
+          ...(m.sourceLabels ? { sourceLabels: m.sourceLabels } : {}),
+          ...(m.sourceNamespace !== undefined ? { sourceNamespace: m.sourceNamespace } : {}),
+          ...(m.gateways ? { gateways: m.gateways } : {}),
+          ...(m.destinationSubnets?.length ? { destinationSubnets: m.destinationSubnets } : {}),
+          ...(m.sourceSubnet !== undefined ? { sourceSubnet: m.sourceSubnet } : {}),
+        }),
+      );
       return compileHttpRoute(vs, i, { ...(match ? { match } : {}), route: rule.route }, ctx, "tcp");
     }),
   );
@@ -147,7 +154,8 @@ function warnUnenforcedTcp(
   ctx: RouteContext,
 ): void {
   (rule.match ?? []).forEach((m, i) => {
-    for (const field of ["destinationSubnets", "sourceSubnet", "sniHosts"] as const) {
+    // sniHosts is a `tls` rule's field; a `tcp` connection has no SNI Jibe reads.
+    for (const field of ["sniHosts"] as const) {
       if (m[field] === undefined) continue;
       ctx.diagnostics.push(
         compileDiagnostic(

@@ -132,11 +132,18 @@ export function checkServiceEntry(
       report.error("JIBE1018", ["spec", "hosts", i], `host "${host}" is listed twice; remove one`);
   });
   (spec.addresses ?? []).forEach((address, i) => {
-    if (!isIpAddress(address) && parseIpBlock(address) === undefined)
+    const block = parseIpBlock(address);
+    if (!isIpAddress(address) && block === undefined)
       report.error(
         "JIBE1024",
         ["spec", "addresses", i],
         `address "${address}" is neither an IP address nor a CIDR block, e.g. "10.0.0.0/16"`,
+      );
+    else if (block && block.prefix < block.bytes.length * 8 && resolution.startsWith("DNS"))
+      report.error(
+        "JIBE1024",
+        ["spec", "addresses", i],
+        `CIDR block "${address}" is allowed only with resolution NONE or STATIC (Istio); use resolution STATIC with endpoints, or list single IPs`,
       );
   });
   const ports = spec.ports ?? [];

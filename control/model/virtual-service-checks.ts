@@ -1,5 +1,6 @@
-import type { Reporter } from "./diagnostics.ts";
+import type { PathSegment, Reporter } from "./diagnostics.ts";
 import { checkDestination, checkGatewayName, checkHttpRoute } from "./http-route-checks.ts";
+import { parseIpBlock } from "./ip-block.ts";
 import { checkLabels, checkPort } from "./istio-fields.ts";
 import { isIpAddress, wildcardDomainProblem } from "./names.ts";
 import { MESH_GATEWAY, type VirtualServiceSpec } from "./virtual-service.ts";
@@ -70,10 +71,24 @@ export function checkVirtualService(spec: VirtualServiceSpec, report: Reporter):
           );
         checkPort(m.port, ["spec", field, i, "match", j, "port"], report);
         checkLabels(m.sourceLabels, ["spec", field, i, "match", j, "sourceLabels"], report);
+        for (const [k, subnet] of (m.destinationSubnets ?? []).entries())
+          checkSubnet(subnet, ["spec", field, i, "match", j, "destinationSubnets", k], report);
+        if (m.sourceSubnet !== undefined)
+          checkSubnet(m.sourceSubnet, ["spec", field, i, "match", j, "sourceSubnet"], report);
       });
     });
   }
   warnUnreachableRules(spec, report);
+}
+
+/** Istio's ValidateIPSubnet: an IPv4/IPv6 address or CIDR block. */
+function checkSubnet(subnet: string, path: readonly PathSegment[], report: Reporter): void {
+  if (parseIpBlock(subnet) === undefined)
+    report.error(
+      "JIBE1024",
+      path,
+      `"${subnet}" is not an IP address or CIDR block; write e.g. "10.0.0.0/16" or "2001:db8::/32"`,
+    );
 }
 
 /** Istio warns (not errors) when a rule can never match because an earlier rule catches everything. */

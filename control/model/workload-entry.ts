@@ -17,6 +17,9 @@ export const workloadEntrySpecSchema = z.strictObject({
   serviceAccount: z.string().optional(),
 });
 
+/** Envoy's `load_balancing_weight` is a uint32, and the sum of a locality's must fit it. */
+const MAX_WEIGHT = 4_294_967_295;
+
 /** A validated WorkloadEntry spec. */
 export type WorkloadEntrySpec = z.infer<typeof workloadEntrySpecSchema>;
 
@@ -51,5 +54,22 @@ export function checkWorkloadEntry(spec: WorkloadEntrySpec, report: Reporter): v
   }
   checkLabels(spec.labels, ["spec", "labels"], report);
   if (spec.weight !== undefined && spec.weight < 0)
-    report.error("JIBE1013", ["spec", "weight"], "weight cannot be negative");
+    report.error(
+      "JIBE1013",
+      ["spec", "weight"],
+      `weight ${spec.weight} is negative; use a whole number of 1 or more (relative share of traffic)`,
+    );
+  else if (spec.weight !== undefined && spec.weight > MAX_WEIGHT)
+    report.error(
+      "JIBE1013",
+      ["spec", "weight"],
+      `weight ${spec.weight} is above Envoy's limit ${MAX_WEIGHT}; scale the weights down keeping their ratios`,
+    );
+  // Istio's weight is unsigned and 0 means unset (weight 1): an explicit 0 does not drain the endpoint.
+  else if (spec.weight === 0)
+    report.warn(
+      "JIBE1013",
+      ["spec", "weight"],
+      "weight 0 means unset in Istio: the endpoint still gets weight 1, not no traffic; remove the endpoint to drain it, or set a weight of 1 or more",
+    );
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { compile } from "../../control/compile/compile.ts";
-import { service, sidecar, virtualService, workloadEntry } from "../../control/compile/test-resources.ts";
+import {
+  outboundTrafficPolicy,
+  service,
+  sidecar,
+  virtualService,
+  workloadEntry,
+} from "../../control/compile/test-resources.ts";
 import { decideTcpRoute } from "./decide-tcp-route.ts";
 import { buildRouteTable } from "./route-table.ts";
 
@@ -27,7 +33,23 @@ describe("decideTcpRoute", () => {
       13306, 23306,
     ]);
     expect(decideTcpRoute(table, { authority: "mysql" }, () => 0).kind).toBe("noRoute");
-    expect(decideTcpRoute(table, { authority: "nowhere:3306" }, () => 0).kind).toBe("noRoute");
+  });
+
+  it("passes a destination outside the registry through (ALLOW_ANY); REGISTRY_ONLY blocks it 502", () => {
+    const open = buildRouteTable(compile([mysql, ...endpoints], sidecar()).snapshot);
+    expect(decideTcpRoute(open, { authority: "db.example.org:5432" }, () => 0)).toMatchObject({
+      kind: "forward",
+      cluster: { name: "PassthroughCluster", originalDestination: true },
+    });
+    const closed = buildRouteTable(
+      compile([mysql, ...endpoints, outboundTrafficPolicy("REGISTRY_ONLY")], sidecar()).snapshot,
+    );
+    expect(decideTcpRoute(closed, { authority: "db.example.org:5432" }, () => 0)).toMatchObject({
+      kind: "blocked",
+      status: 502,
+      route: { origin: "Sidecar/default/default#outboundTrafficPolicy" },
+    });
+    expect(decideTcpRoute(closed, { authority: "mysql:3306" }, () => 0).kind).toBe("forward");
   });
 
   it("splits connections by the weights of a VirtualService tcp rule", () => {

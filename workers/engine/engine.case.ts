@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bookinfoMesh, virtualService } from "../../control/compile/test-resources.ts";
+import { bookinfoMesh, outboundTrafficPolicy, virtualService } from "../../control/compile/test-resources.ts";
 import { defineActionCases } from "./actions.case.ts";
 import { decideRoute } from "./decide-route.ts";
 import { REVIEWS, request, reviewsMesh, split, subsetRoute, tableFor, target } from "./engine-fixtures.ts";
@@ -86,18 +86,28 @@ export function defineEngineSuite(): void {
       expect(counts.has("v3")).toBe(false);
     });
 
-    it("answers noRoute for an unknown authority and for an unmatched path", () => {
-      const table = tableFor(
-        reviewsMesh({
-          hosts: ["reviews"],
-          http: [{ match: [{ uri: { prefix: "/reviews" } }], route: [subsetRoute("v1")] }],
-        }),
-      );
-      expect(decideRoute(table, request("unknown:80"), Math.random)).toMatchObject({ kind: "noRoute" });
+    it("passes an unknown authority through (ALLOW_ANY); a known host's unmatched path is noRoute", () => {
+      const mesh = reviewsMesh({
+        hosts: ["reviews"],
+        http: [{ match: [{ uri: { prefix: "/reviews" } }], route: [subsetRoute("v1")] }],
+      });
+      const table = tableFor(mesh);
+      expect(decideRoute(table, request("unknown:80"), Math.random)).toMatchObject({
+        kind: "forward",
+        cluster: { name: "PassthroughCluster", originalDestination: true },
+      });
+      // The catch-all is for hosts outside the registry only: a known host never falls through to it.
       expect(decideRoute(table, request("reviews", "/health"), Math.random)).toMatchObject({
         kind: "noRoute",
       });
       expect(target(decideRoute(table, request("reviews", "/reviews/1?x=1"), Math.random))).toBe("v1");
+      const closed = tableFor([...mesh, outboundTrafficPolicy("REGISTRY_ONLY")]);
+      expect(decideRoute(closed, request("unknown:80"), Math.random)).toMatchObject({
+        kind: "direct",
+        status: 502,
+        flag: "NR",
+      });
+      expect(decideRoute(closed, request("reviews", "/health"), Math.random).kind).toBe("noRoute");
     });
 
     it("routes a Service without VirtualService to all its endpoints", () => {

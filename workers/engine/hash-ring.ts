@@ -36,8 +36,9 @@ export function hash32(text: string): number {
 }
 
 /**
- * Builds the ring for endpoints. Points depend only on each endpoint's address and port, so the
- * same endpoints give the same ring in any order and in any runtime.
+ * Builds the ring for endpoints. Points depend only on each endpoint's address, port and weight
+ * (relative to the lightest), so the same endpoints give the same ring in any order and in any
+ * runtime.
  *
  * @example
  * ```ts
@@ -47,9 +48,14 @@ export function hash32(text: string): number {
  */
 export function buildHashRing(endpoints: readonly Endpoint[], minimumRingSize: number): HashRing {
   const perEndpoint = pointsPerEndpoint(minimumRingSize);
+  const lightest = Math.min(...endpoints.map((e) => e.weight ?? 1));
   const points: [number, number][] = [];
   endpoints.forEach((e, index) => {
-    for (let i = 0; i < perEndpoint; i++) points.push([hash32(`${e.address}:${e.port}_${i}`), index]);
+    // Weighted endpoints own proportionally more points (as Envoy's ring hash), capped so one
+    // heavy endpoint cannot blow the ring up.
+    const share = Math.min(MAX_WEIGHT_RATIO, (e.weight ?? 1) / lightest);
+    const count = Math.max(1, Math.round(perEndpoint * share));
+    for (let i = 0; i < count; i++) points.push([hash32(`${e.address}:${e.port}_${i}`), index]);
   });
   // Ties broken by endpoint identity so the ring does not depend on endpoint order.
   const id = (index: number) => `${endpoints[index]?.address}:${endpoints[index]?.port}`;
@@ -59,6 +65,9 @@ export function buildHashRing(endpoints: readonly Endpoint[], minimumRingSize: n
     owners: Uint32Array.from(points, (p) => p[1]),
   };
 }
+
+/** Largest ratio of points between two endpoints of a ring (endpoint `weight`s beyond it are flattened). */
+const MAX_WEIGHT_RATIO = 64;
 
 /**
  * Points each endpoint owns: a quarter of `minimumRingSize` (256 for the default 1024), at least

@@ -94,6 +94,7 @@ export {
   buildRouteTable,
   type CompiledRoute,
   type CompiledVirtualHost,
+  findTcpVirtualHost,
   findVirtualHost,
   type RouteTable,
   stripPort,

@@ -27,6 +27,8 @@ export interface LoadBalancerState {
   report(cluster: Cluster, endpoint: Endpoint, status: number): void;
   /** Consistent-hash rings per cluster, rebuilt when its endpoints change. */
   readonly rings: Map<string, { signature: string; ring: HashRing }>;
+  /** Smooth weighted round robin: each endpoint's running credit (`address:port`), per cluster. */
+  readonly credits: Map<string, Map<string, number>>;
 }
 
 /** Per-request inputs of a pick. */
@@ -59,6 +61,7 @@ export function createLoadBalancerState(opts: { clock?: () => number } = {}): Lo
     outliers,
     clock,
     rings: new Map(),
+    credits: new Map(),
     report(cluster, endpoint, status) {
       outliers.record(cluster, endpoint, status, clock());
     },
@@ -76,8 +79,9 @@ export function createLoadBalancerState(opts: { clock?: () => number } = {}): Lo
  * Picks an endpoint of a cluster with its policy: a ring hash on the request's key for
  * `consistentHash` clusters (random without a key, as Envoy), else ROUND_ROBIN (in order, per
  * cluster), RANDOM, or LEAST_REQUEST (Envoy's power of two choices: two random endpoints, the one
- * with fewer requests in flight). Endpoints ejected by outlier detection are skipped. Undefined
- * when no endpoint is left (the caller answers 503 UH).
+ * with fewer requests in flight), each weighted by endpoint `weight` when one is set. Endpoints
+ * ejected by outlier detection are skipped. Undefined when no endpoint is left (the caller answers
+ * 503 UH).
  */
 export function pickEndpoint(
   cluster: Cluster,
@@ -96,6 +100,7 @@ export function pickEndpoint(
   const n = endpoints.length;
   if (n === 0) return undefined;
   if (cluster.consistentHash) return endpoints[Math.min(n - 1, Math.floor(random() * n))];
+  if (endpoints.some((e) => e.weight !== undefined)) return pickWeighted(cluster, endpoints, state, random);
   switch (cluster.loadBalancer) {
     case "ROUND_ROBIN": {
       const cursor = state.cursors.get(cluster.name) ?? 0;
@@ -116,6 +121,59 @@ export function pickEndpoint(
   }
 }
 
+/**
+ * Endpoint `weight`s, as Envoy's weighted balancers: ROUND_ROBIN is a smooth weighted round robin
+ * (each pick adds every endpoint's weight to its credit and takes the largest, which pays the
+ * total back), so picks interleave in exact proportion; RANDOM draws by weight; LEAST_REQUEST
+ * draws two by weight and keeps the one with fewer requests in flight per unit of weight.
+ */
+function pickWeighted(
+  cluster: Cluster,
+  endpoints: readonly Endpoint[],
+  state: LoadBalancerState,
+  random: () => number,
+): Endpoint | undefined {
+  const weightOf = (e: Endpoint) => e.weight ?? 1;
+  const total = endpoints.reduce((sum, e) => sum + weightOf(e), 0);
+  const draw = () => {
+    let rest = random() * total;
+    for (const e of endpoints) {
+      rest -= weightOf(e);
+      if (rest < 0) return e;
+    }
+    return endpoints[endpoints.length - 1];
+  };
+  switch (cluster.loadBalancer) {
+    case "ROUND_ROBIN": {
+      const credits = state.credits.get(cluster.name) ?? new Map<string, number>();
+      state.credits.set(cluster.name, credits);
+      let best: Endpoint | undefined;
+      let bestCredit = Number.NEGATIVE_INFINITY;
+      for (const e of endpoints) {
+        const credit = (credits.get(endpointKey(e)) ?? 0) + weightOf(e);
+        credits.set(endpointKey(e), credit);
+        if (credit > bestCredit) [best, bestCredit] = [e, credit];
+      }
+      if (best) credits.set(endpointKey(best), bestCredit - total);
+      return best;
+    }
+    case "RANDOM":
+      return draw();
+    case "LEAST_REQUEST": {
+      const [a, b] = [draw(), draw()];
+      if (!a || !b) return a ?? b;
+      const load = (e: Endpoint) => (state.active.get(endpointKey(e)) ?? 0) / weightOf(e);
+      const chosen = load(b) < load(a) ? b : a;
+      state.active.set(endpointKey(chosen), (state.active.get(endpointKey(chosen)) ?? 0) + 1);
+      return chosen;
+    }
+    default: {
+      const _exhaustive: never = cluster.loadBalancer;
+      return _exhaustive;
+    }
+  }
+}
+
 function pickByHash(
   cluster: Cluster,
   state: LoadBalancerState,
@@ -125,7 +183,7 @@ function pickByHash(
 ): Endpoint | undefined {
   const endpoints = cluster.endpoints;
   const size = cluster.consistentHash?.minimumRingSize ?? 1024;
-  const signature = `${size}|${endpoints.map(endpointKey).join(",")}`;
+  const signature = `${size}|${endpoints.map((e) => `${endpointKey(e)}*${e.weight ?? 1}`).join(",")}`;
   let cached = state.rings.get(cluster.name);
   if (cached?.signature !== signature) {
     cached = { signature, ring: buildHashRing(endpoints, size) };

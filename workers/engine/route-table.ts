@@ -1,4 +1,5 @@
 import type { Cluster, Route, Snapshot } from "../../control/compile/snapshot.ts";
+import { type IpBlock, ipBlockContains, parseIpBlock } from "../../control/model/ip-block.ts";
 import { type CompiledMatch, compileRouteMatch } from "./request-match.ts";
 import { buildRouteIndex, type RouteIndex } from "./route-index.ts";
 
@@ -30,6 +31,15 @@ export interface RouteTable {
   readonly wildcards: ReadonlyMap<string, CompiledVirtualHost>;
   readonly catchAll: CompiledVirtualHost | undefined;
   readonly clusters: Readonly<Record<string, Cluster>>;
+  /** CIDR blocks of hosts (`VirtualHost.subnets`), longest prefix first; empty when none. */
+  readonly subnets: readonly SubnetHost[];
+}
+
+/** One CIDR block of a host and the ports it takes there. */
+export interface SubnetHost {
+  block: IpBlock;
+  ports: ReadonlySet<number>;
+  host: CompiledVirtualHost;
 }
 
 /**
@@ -46,6 +56,7 @@ export function buildRouteTable(snapshot: Snapshot): RouteTable {
   const exact = new Map<string, CompiledVirtualHost>();
   const wildcards = new Map<string, CompiledVirtualHost>();
   let catchAll: CompiledVirtualHost | undefined;
+  const subnets: SubnetHost[] = [];
   for (const vh of snapshot.virtualHosts) {
     const compiled: CompiledVirtualHost = {
       name: vh.name,
@@ -62,8 +73,41 @@ export function buildRouteTable(snapshot: Snapshot): RouteTable {
         if (!wildcards.has(domain.slice(1))) wildcards.set(domain.slice(1), compiled);
       } else if (!exact.has(domain)) exact.set(domain, compiled);
     }
+    for (const cidr of vh.subnets?.cidrs ?? []) {
+      const block = parseIpBlock(cidr);
+      if (block) subnets.push({ block, ports: new Set(vh.subnets?.ports), host: compiled });
+    }
   }
-  return { version: snapshot.version, exact, wildcards, catchAll, clusters: snapshot.clusters };
+  // Stable sort: on equal prefixes the snapshot's order (the first host) wins, as for domains.
+  subnets.sort((a, b) => b.block.prefix - a.block.prefix);
+  return { version: snapshot.version, exact, wildcards, catchAll, clusters: snapshot.clusters, subnets };
+}
+
+/**
+ * Finds the virtual host of a TCP connection: its authority's exact or wildcard domain, else the
+ * host whose CIDR block (ServiceEntry `addresses`) holds the original destination IP on that port
+ * (longest prefix), else `*`, as Envoy's filter chains match the destination IP before falling
+ * through to the passthrough chain.
+ *
+ * @example
+ * ```ts
+ * findTcpVirtualHost(table, "192.168.3.4:5432", parseIpAddress("192.168.3.4"))?.name; // "db.internal"
+ * ```
+ */
+export function findTcpVirtualHost(
+  table: RouteTable,
+  authority: string,
+  destinationIp: Uint8Array | undefined,
+): CompiledVirtualHost | undefined {
+  const host = authority.toLowerCase();
+  const stripped = stripPort(host);
+  const named = lookup(table, host) ?? (stripped !== host ? lookup(table, stripped) : undefined);
+  if (named) return named;
+  const port = authorityPort(host);
+  if (destinationIp && port !== undefined)
+    for (const subnet of table.subnets)
+      if (subnet.ports.has(port) && ipBlockContains(subnet.block, destinationIp)) return subnet.host;
+  return table.catchAll;
 }
 
 /**

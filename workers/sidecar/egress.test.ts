@@ -1,6 +1,9 @@
+import { once } from "node:events";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../broker/logger.ts";
-import { RESPONSE_FLAGS_HEADER } from "../engine/index.ts";
+import { RESPONSE_FLAGS_HEADER, ROUTE_HEADER } from "../engine/index.ts";
 import { type Sidecar, startSidecar } from "./sidecar.ts";
 import {
   type Answer,
@@ -15,19 +18,44 @@ import {
 
 /**
  * ServiceEntry and Sidecar on a real sidecar: hosts outside Kubernetes reached through STATIC,
- * DNS and NONE resolution, egress scoping, and outboundTrafficPolicy (REGISTRY_ONLY 502 NR,
- * ALLOW_ANY passthrough). "External" services are loopback apps.
+ * DNS and NONE resolution, egress scoping, and outboundTrafficPolicy (Istio's default ALLOW_ANY
+ * passthrough, REGISTRY_ONLY 502 NR), for HTTP and CONNECT tunnels. "External" services are
+ * loopback apps no Service names.
  */
 
 let mesh: TestMesh;
 let client: Sidecar;
 let external: TestApp;
 let inMesh: TestApp;
+/** Port of a server-first TCP app outside the registry: greets, then echoes upper-cased. */
+let externalTcp: number;
 const stops: Array<() => Promise<void>> = [];
 
 const applyAndWait = (...documents: object[]) => mesh.applyAndWait([client], ...documents);
 const appOf = (a: Answer) => (JSON.parse(a.body) as { app: string }).app;
 const get = (authority: string, path = "/") => call(client.outboundPort, authority, path);
+
+/** CONNECT through the outbound listener: the status, its flag, and the first bytes of the tunnel. */
+function tunnel(
+  authority: string,
+): Promise<{ status: number; flag: unknown; greeting: string; socket: Socket }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      host: "127.0.0.1",
+      port: client.outboundPort,
+      method: "CONNECT",
+      path: authority,
+    });
+    req.once("connect", (res: IncomingMessage, socket: Socket, head: Buffer) => {
+      const done = (greeting: string) =>
+        resolve({ status: res.statusCode ?? 0, flag: res.headers[RESPONSE_FLAGS_HEADER], greeting, socket });
+      if (res.statusCode !== 200 || head.length > 0) return done(head.toString());
+      socket.once("data", (chunk: Buffer) => done(chunk.toString()));
+    });
+    req.once("error", reject);
+    req.end();
+  });
+}
 
 function serviceEntry(name: string, spec: object): object {
   return {
@@ -50,6 +78,15 @@ beforeAll(async () => {
   mesh = await startTestMesh();
   external = await startTestApp("external");
   inMesh = await startTestApp("echo");
+  const tcp = createTcpServer((socket) => {
+    socket.on("error", () => {});
+    socket.write("HELLO external\n");
+    socket.on("data", (chunk) => socket.write(chunk.toString().toUpperCase()));
+  });
+  tcp.listen(0, "127.0.0.1");
+  await once(tcp, "listening");
+  externalTcp = (tcp.address() as AddressInfo).port;
+  stops.push(() => new Promise<void>((resolve) => tcp.close(() => resolve())));
   const self = await startTestApp("client");
   stops.push(
     () => external.stop(),
@@ -70,6 +107,39 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop();
   await mesh?.stop();
+});
+
+// First: no Sidecar resource and no mesh config exist yet.
+describe("sidecar: Istio's default outbound policy (no Sidecar, no mesh config)", () => {
+  it("ALLOW_ANY: a request for a host outside the registry reaches its original destination", async () => {
+    const answer = await get(`127.0.0.1:${external.port}`, "/outside");
+    expect([answer.status, appOf(answer)]).toEqual([200, "external"]);
+    expect(answer.headers[ROUTE_HEADER]).toBe("MeshConfig/default#outboundTrafficPolicy");
+    expect(answer.headers[RESPONSE_FLAGS_HEADER]).toBeUndefined();
+    expect(external.lastHeaders.host).toBe(`127.0.0.1:${external.port}`);
+    // Registry hosts still route to their endpoints, not to the address they were sent to.
+    expect(appOf(await get("echo:9080"))).toBe("echo");
+    expect(await client.metrics()).toMatch(
+      /istio_requests_total\{[^}]*destination_service_name="PassthroughCluster"[^}]*response_code="200"/,
+    );
+  });
+
+  it("ALLOW_ANY: a request addressed to the sidecar's own outbound listener is refused, not looped", async () => {
+    for (const host of ["127.0.0.1", "localhost"]) {
+      const answer = await get(`${host}:${client.outboundPort}`);
+      expect([answer.status, answer.headers[RESPONSE_FLAGS_HEADER]]).toEqual([502, "NR"]);
+      expect(answer.body).toContain("would loop");
+    }
+  });
+
+  it("ALLOW_ANY: a CONNECT tunnel to a destination outside the registry reaches it", async () => {
+    const { status, greeting, socket } = await tunnel(`127.0.0.1:${externalTcp}`);
+    expect([status, greeting]).toEqual([200, "HELLO external\n"]);
+    socket.write("ping");
+    const [echoed] = (await once(socket, "data")) as [Buffer];
+    expect(echoed.toString()).toBe("PING");
+    socket.destroy();
+  });
 });
 
 describe("sidecar: ServiceEntry", () => {
@@ -119,6 +189,9 @@ describe("sidecar: Sidecar resource", () => {
     const blocked = await get(`127.0.0.1:${external.port}`);
     expect([blocked.status, blocked.headers[RESPONSE_FLAGS_HEADER]]).toEqual([502, "NR"]);
     expect(appOf(await get("echo:9080"))).toBe("echo");
+    const tunnelled = await tunnel(`127.0.0.1:${externalTcp}`);
+    tunnelled.socket.destroy();
+    expect([tunnelled.status, tunnelled.flag]).toEqual([502, "NR"]);
 
     await applyAndWait(sidecarResource({ outboundTrafficPolicy: { mode: "ALLOW_ANY" } }));
     const passed = await get(`127.0.0.1:${external.port}`, "/anything");

@@ -33,6 +33,8 @@ let client: Sidecar;
 let web: Sidecar;
 let grpc: Sidecar;
 let db: { v1: Sidecar; v2: Sidecar };
+/** Apps reached without any Service naming their loopback address (ALLOW_ANY passthrough). */
+let direct: { upgrade: number; greeting: number };
 const stops: Array<() => Promise<void> | void> = [];
 
 async function sidecar(
@@ -223,6 +225,10 @@ beforeAll(async () => {
   stops.push(() => new Promise<void>((resolve) => upgradeApp.close(() => resolve())));
   const v1 = await startGreetingApp("HELLO v1\n");
   const v2 = await startGreetingApp("HELLO v2\n");
+  direct = {
+    upgrade: (upgradeApp.address() as AddressInfo).port,
+    greeting: (v1.address() as AddressInfo).port,
+  };
   for (const server of [v1, v2])
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
@@ -387,13 +393,36 @@ describe("WebSocket upgrade", () => {
   });
 
   it("refuses an Upgrade with no route with 404 NR and closes", async () => {
+    await mesh.applyAndWait(
+      [client],
+      virtualService("chat.example.com", [
+        { match: [{ uri: { prefix: "/rooms" } }], route: [{ destination: { host: "web" } }] },
+      ]),
+    );
     const socket = tcpConnect(client.outboundPort, "127.0.0.1");
     await once(socket, "connect");
-    socket.write("GET / HTTP/1.1\r\nhost: nowhere:80\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\r\n");
+    socket.write(
+      "GET / HTTP/1.1\r\nhost: chat.example.com\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\r\n",
+    );
     const head = await read(socket);
     expect(head).toMatch(/^HTTP\/1\.1 404 /);
     expect(head).toContain(`${RESPONSE_FLAGS_HEADER}: NR`);
     await once(socket, "close");
+  });
+
+  it("passes an Upgrade to a host outside the registry through to it (ALLOW_ANY)", async () => {
+    const socket = tcpConnect(client.outboundPort, "127.0.0.1");
+    await once(socket, "connect");
+    socket.write(
+      `GET /direct HTTP/1.1\r\nhost: 127.0.0.1:${direct.upgrade}\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\r\n`,
+    );
+    const head = await read(socket);
+    expect(head).toMatch(/^HTTP\/1\.1 101 /);
+    expect(head.toLowerCase()).toContain("x-path: /direct");
+    expect(head).toContain(`${ROUTE_HEADER}: MeshConfig/default#outboundTrafficPolicy`);
+    socket.write("frame-2");
+    expect(await read(socket)).toBe("echo:frame-2");
+    socket.destroy();
   });
 });
 
@@ -456,8 +485,18 @@ describe("raw TCP (CONNECT to the outbound listener)", () => {
     }
   });
 
-  it("refuses unknown TCP destinations with 404 NR", async () => {
-    const { status } = await tunnel("nowhere:3306");
+  it("tunnels to a destination outside the registry at the address it names (ALLOW_ANY)", async () => {
+    const { status, socket, head } = await tunnel(`127.0.0.1:${direct.greeting}`);
+    expect(status).toBe(200);
+    expect(await read(socket, head)).toBe("HELLO v1\n");
+    socket.write("direct");
+    expect(await read(socket)).toBe("DIRECT");
+    socket.destroy();
+  });
+
+  it("refuses a CONNECT target without a port with 404 NR", async () => {
+    const { status, socket } = await tunnel("mysql");
+    socket.destroy();
     expect(status).toBe(404);
   });
 

@@ -322,11 +322,18 @@ describe("sidecar status", () => {
 });
 
 describe("sidecar error responses carry a response flag", () => {
-  it("404 NR when no route matches the authority", async () => {
-    const answer = await outbound("nowhere:9080", "/x");
+  it("404 NR when no route of the host matches the request", async () => {
+    // A host the registry knows (here through a VirtualService) never falls through to ALLOW_ANY.
+    await applyEverywhere(
+      virtualService("orders.example.com", [
+        { match: [{ uri: { prefix: "/api" } }], route: [{ destination: { host: "details" } }] },
+      ]),
+    );
+    expect(servedBy(await outbound("orders.example.com", "/api/1"))).toBe("details");
+    const answer = await outbound("orders.example.com", "/x");
     expect(answer.status).toBe(404);
     expect(answer.headers[RESPONSE_FLAGS_HEADER]).toBe("NR");
-    expect(answer.body).toContain("nowhere:9080");
+    expect(answer.body).toContain("orders.example.com");
   });
 
   it("503 UH when the routed service has no endpoint", async () => {

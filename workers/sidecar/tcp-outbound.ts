@@ -17,6 +17,7 @@ import {
   type WorkloadMetadata,
   workloadMetadataOf,
 } from "../telemetry/index.ts";
+import { withOriginalDestination } from "./original-destination.ts";
 import type { UpstreamAddress } from "./proxy-context.ts";
 import type { RouteSource } from "./route-policy.ts";
 import type { TcpConnectionMetrics, TcpMetrics } from "./tcp-metrics.ts";
@@ -45,7 +46,9 @@ export interface OutboundTcpDeps {
  * (`decideTcpRoute`: VirtualService `tcp` rules with weights, else the Service's cluster), the load
  * balancer picks an endpoint, and the tunnel opens only once the endpoint is connected (mTLS to
  * sidecars under auto-mTLS), so a server-first protocol's greeting reaches the client at once.
- * Refusals answer with Envoy's flags: 404 `NR`, 503 `NC` / `UH` / `UF`.
+ * A destination outside the registry is tunnelled to the address it names under ALLOW_ANY (the
+ * sidecar default) and refused 502 `NR` under REGISTRY_ONLY. Refusals answer with Envoy's flags:
+ * 404 / 502 `NR`, 503 `NC` / `UH` / `UF`.
  *
  * @example
  * ```ts
@@ -57,7 +60,7 @@ export function createOutboundTcpProxy(
 ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     const authority = (req.url ?? "").toLowerCase();
-    void openTcpRoute(deps, authority).then((opened) => {
+    void openTcpRoute(deps, authority, req.socket.remoteAddress).then((opened) => {
       if (opened.kind === "refused")
         return refuse(socket, opened.status, opened.flag, opened.message, opened.headers);
       if (socket.destroyed) {
@@ -85,7 +88,7 @@ export function bindTcpUpstream(deps: OutboundTcpDeps, authority: string): (sock
   return (socket) => {
     socket.on("error", () => socket.destroy());
     socket.pause();
-    void openTcpRoute(deps, authority.toLowerCase()).then((opened) => {
+    void openTcpRoute(deps, authority.toLowerCase(), socket.remoteAddress).then((opened) => {
       if (opened.kind === "refused") {
         deps.log.debug(`outbound tcp ${authority}: ${opened.status} ${opened.flag} ${opened.message}`);
         return void socket.destroy();
@@ -106,11 +109,21 @@ type OpenedRoute =
   | { kind: "refused"; status: number; flag: ResponseFlag; message: string; headers: Record<string, string> };
 
 /** Routes a connection to `authority` and connects to the endpoint the load balancer picks. */
-async function openTcpRoute(deps: OutboundTcpDeps, authority: string): Promise<OpenedRoute> {
+async function openTcpRoute(
+  deps: OutboundTcpDeps,
+  authority: string,
+  /** The client's address (`sourceSubnet`); the original destination is the authority's IP, if any. */
+  sourceIp: string | undefined,
+): Promise<OpenedRoute> {
   const { table } = deps.routes.current();
   const decision = decideTcpRoute(
     table,
-    { authority, sourceLabels: deps.proxy.labels, sourceNamespace: deps.proxy.namespace },
+    {
+      authority,
+      sourceLabels: deps.proxy.labels,
+      sourceNamespace: deps.proxy.namespace,
+      ...(sourceIp ? { sourceIp } : {}),
+    },
     deps.random,
   );
   const refused = (status: number, flag: ResponseFlag, message: string, headers = {}): OpenedRoute => ({
@@ -123,9 +136,17 @@ async function openTcpRoute(deps: OutboundTcpDeps, authority: string): Promise<O
   if (decision.kind === "noRoute")
     return refused(404, "NR", `no route to "${authority}": ${decision.reason}`);
   const headers = { [ROUTE_HEADER]: decision.route.origin };
+  if (decision.kind === "blocked")
+    return refused(
+      decision.status,
+      "NR",
+      `"${authority}" is not in the mesh registry (outboundTrafficPolicy REGISTRY_ONLY)`,
+      headers,
+    );
   if (decision.kind === "noCluster")
     return refused(503, "NC", `cluster ${decision.cluster} is not configured`, headers);
-  const { cluster } = decision;
+  // ALLOW_ANY's PassthroughCluster and resolution NONE: connect to the address the tunnel names.
+  const cluster = withOriginalDestination(decision.cluster, authority, decision.cluster.port);
   const endpoint = pickEndpoint(cluster, deps.lb, deps.random);
   const record = (flags: string, peer?: WorkloadMetadata) =>
     deps.metrics.open({
@@ -164,6 +185,8 @@ function endpointWorkload(endpoint: Endpoint, cluster: Cluster): WorkloadMetadat
   return workloadMetadataOf({ id: UNKNOWN, role: "sidecar", namespace, labels: endpoint.labels });
 }
 
+const REASONS: Record<number, string> = { 404: "Not Found", 502: "Bad Gateway" };
+
 function refuse(
   socket: Duplex,
   status: number,
@@ -171,7 +194,7 @@ function refuse(
   message: string,
   extra: Record<string, string> = {},
 ): void {
-  const reason = status === 404 ? "Not Found" : "Service Unavailable";
+  const reason = REASONS[status] ?? "Service Unavailable";
   const body = `${message}\n`;
   const headers = {
     ...extra,

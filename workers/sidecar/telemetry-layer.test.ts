@@ -97,6 +97,16 @@ function telemetryFor(app: string, spec: object): object {
   };
 }
 
+/** A Sidecar for one app's workloads: hosts outside the registry answer 502 `NR`, with no DNS lookup. */
+function registryOnly(app: string): object {
+  return {
+    apiVersion: "networking.istio.io/v1",
+    kind: "Sidecar",
+    metadata: { name: app, namespace: "default" },
+    spec: { workloadSelector: { labels: { app } }, outboundTrafficPolicy: { mode: "REGISTRY_ONLY" } },
+  };
+}
+
 beforeAll(async () => {
   findPromtool(); // fail early, with the install hint, when promtool is missing
   mesh = await startTestMesh();
@@ -168,7 +178,8 @@ describe("Istio metrics", () => {
   it("passes promtool check metrics on every sidecar endpoint, with Envoy's millisecond buckets", async () => {
     const details = await client("details");
     await call(details.outboundPort, "reviews:9080", "/");
-    await call(details.outboundPort, "nowhere:9080", "/"); // 404 NR
+    // Outside the registry: passed through (ALLOW_ANY), a PassthroughCluster series.
+    await call(details.outboundPort, `127.0.0.1:${reviewsApp.port}`, "/");
     for (const proxy of [details, reviews]) {
       const text = await scrape(proxy);
       const result = checkMetrics(text, ISTIO_NAME_LINTS);
@@ -178,6 +189,12 @@ describe("Istio metrics", () => {
       expect(les).toContain("0.5");
       expect(les).toContain("3600000");
     }
+    const passedThrough = series(await scrape(details), "istio_requests_total").filter(
+      (s) => s.labels.destination_service_name === "PassthroughCluster",
+    );
+    expect(passedThrough.map((s) => [s.labels.destination_service, s.labels.response_code])).toEqual([
+      ["127.0.0.1", "200"],
+    ]);
     expect(checkMetrics("bad metric{", ISTIO_NAME_LINTS).ok).toBe(false); // promtool really checks
   });
 
@@ -260,13 +277,18 @@ describe("Istio metrics", () => {
   it("adds no series for 1,000 distinct Host headers when host-header fallback is off", async () => {
     const crawler = await client("crawler");
     const fallback = await client("fallback");
-    await applyAndWait([crawler], telemetryFor("crawler", { metrics: [{ hostHeaderFallback: false }] }));
+    await applyAndWait(
+      [crawler, fallback],
+      telemetryFor("crawler", { metrics: [{ hostHeaderFallback: false }] }),
+      registryOnly("crawler"),
+      registryOnly("fallback"),
+    );
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
     const hit = (proxy: Sidecar, i: number) =>
       call(proxy.outboundPort, `host-${i}.example.com`, "/", { agent });
     for (let i = 0; i < 1000; i += 50) {
       const answers = await Promise.all(Array.from({ length: 50 }, (_, k) => hit(crawler, i + k)));
-      expect(answers.every((a) => a.status === 404)).toBe(true);
+      expect(answers.every((a) => a.status === 502)).toBe(true);
     }
     for (let i = 0; i < 20; i++) await hit(fallback, i);
     agent.destroy();
@@ -282,6 +304,7 @@ describe("access log", () => {
   it("writes Envoy-style JSON lines, filtered and switchable by Telemetry", async () => {
     const lines: string[] = [];
     const logged = await client("logged", { mesh: { accessLog: true }, accessLogSink: (l) => lines.push(l) });
+    await applyAndWait([logged], registryOnly("logged"));
     await call(logged.outboundPort, "nowhere:9080", "/missing?q=1", { headers: { "user-agent": "probe" } });
     await waitFor(() => lines.length === 1, 2_000, "access log line");
     const entry = JSON.parse(lines[0] ?? "{}") as Record<string, unknown>;
@@ -290,7 +313,7 @@ describe("access log", () => {
       method: "GET",
       path: "/missing?q=1",
       authority: "nowhere:9080",
-      response_code: 404,
+      response_code: 502,
       response_flags: "NR",
       user_agent: "probe",
       source_workload: "logged-v1",
@@ -305,10 +328,12 @@ describe("access log", () => {
     );
     await call(logged.outboundPort, "nowhere:9080", "/");
     await call(logged.outboundPort, "reviews:9080", "/");
+    await waitFor(() => lines.length === 2, 2_000, "the 502 line the filter keeps");
     await applyAndWait([logged], telemetryFor("logged", { accessLogging: [{ disabled: true }] }));
     await call(logged.outboundPort, "nowhere:9080", "/");
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(lines).toHaveLength(1);
+    // The filter kept the 502 and dropped the 200; disabled, nothing more is written.
+    expect(lines.map((l) => (JSON.parse(l) as { path: string }).path)).toEqual(["/missing?q=1", "/"]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { PASSTHROUGH_CLUSTER } from "../../control/compile/sidecar-scope.ts";
 import { UNKNOWN } from "./workload-metadata.ts";
 
 /** The `destination_service`, `destination_service_name` and `destination_service_namespace` labels. */
@@ -29,7 +30,8 @@ const UNKNOWN_SERVICE: DestinationService = { host: UNKNOWN, name: UNKNOWN, name
  * Names the destination service of a request: the routed cluster's service; else a known service the
  * authority names (short, `name.ns`, `name.ns.svc` or FQDN, any port); else the Host header itself
  * when host-header fallback is on; else `unknown`. With fallback off, any number of distinct Host
- * headers produce no new label values.
+ * headers produce no new label values. Traffic passed through to a host outside the registry
+ * (ALLOW_ANY) is named as unrouted, with `PassthroughCluster` as its name, as Istio labels it.
  *
  * @example
  * ```ts
@@ -39,6 +41,10 @@ const UNKNOWN_SERVICE: DestinationService = { host: UNKNOWN, name: UNKNOWN, name
  * ```
  */
 export function resolveDestinationService(input: DestinationServiceInput): DestinationService {
+  if (input.routed === PASSTHROUGH_CLUSTER) {
+    const { routed: _, ...unrouted } = input;
+    return { ...resolveDestinationService(unrouted), name: PASSTHROUGH_CLUSTER };
+  }
   if (input.routed) return serviceOf(input.routed, input.suffix);
   const host = stripPort(input.authority.trim().toLowerCase());
   if (host === "") return UNKNOWN_SERVICE;

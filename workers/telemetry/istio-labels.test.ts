@@ -122,4 +122,26 @@ describe("Istio labels", () => {
       }).name,
     ).toBe("details");
   });
+
+  it("names traffic passed through to a host outside the registry PassthroughCluster (ALLOW_ANY)", () => {
+    const passthrough = (authority: string, hostHeaderFallback: boolean) =>
+      resolveDestinationService({
+        routed: "PassthroughCluster",
+        authority,
+        knownServices: known,
+        namespace: "default",
+        suffix: "cluster.local",
+        hostHeaderFallback,
+      });
+    expect(passthrough("api.example.org:8080", true)).toEqual({
+      host: "api.example.org",
+      name: "PassthroughCluster",
+      namespace: "unknown",
+    });
+    expect(passthrough("api.example.org:8080", false)).toEqual({
+      host: "unknown",
+      name: "PassthroughCluster",
+      namespace: "unknown",
+    });
+  });
 });
