@@ -56,11 +56,15 @@ describe("compile: Istio Gateway at the ingress (edge) proxy", () => {
     });
     expect(at("/static/css/x.css").kind).toBe("forward");
     expect(at("/reviews/1").kind).toBe("noRoute");
-    // The sidecars never see a VirtualService bound only to a gateway ("mesh" is not implied).
+    // The sidecars never see a VirtualService bound only to a gateway ("mesh" is not implied):
+    // the host is unknown to them and goes to its original destination (ALLOW_ANY), not productpage.
     const mesh = buildRouteTable(
       compile([...bookinfoMesh(), ...samples("bookinfo-gateway.yaml")], sidecar()).snapshot,
     );
-    expect(decideRoute(mesh, get("bookinfo.example.com", "/productpage"), () => 0).kind).toBe("noRoute");
+    expect(decideRoute(mesh, get("bookinfo.example.com", "/productpage"), () => 0)).toMatchObject({
+      kind: "forward",
+      cluster: { name: "PassthroughCluster" },
+    });
   });
 
   it("a proxy whose labels the selector does not match implements nothing", () => {

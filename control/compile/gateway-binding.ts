@@ -1,4 +1,3 @@
-import type { GatewayServer } from "../model/gateway.ts";
 import { parseNamespacedHost } from "../model/namespaced-host.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
 import { hostMatches } from "./host-names.ts";
@@ -32,9 +31,9 @@ const SERVED_PROTOCOLS = new Set(["HTTP", "HTTPS", "HTTP2", "GRPC", "GRPC-WEB"])
  * part `ns/`, `./` or `*`/none must allow the VirtualService's namespace), narrowed to the more
  * specific of the two, as Istio intersects them.
  *
- * Server TLS (SIMPLE, MUTUAL, PASSTHROUGH) is enforced by the Node ingress gateway
- * (`workers/gateway`); in front of the edge worker TLS ends at Cloudflare. `httpsRedirect` is
- * enforced by both (by scheme). What no Jibe gateway implements is reported (JIBE2008).
+ * Server TLS (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL, PASSTHROUGH, AUTO_PASSTHROUGH) and
+ * TCP servers are enforced by the Node ingress gateway (`workers/gateway`); in front of the edge
+ * worker TLS ends at Cloudflare. `httpsRedirect` is enforced by both (by scheme).
  *
  * @example
  * ```ts
@@ -50,8 +49,6 @@ export function bindGateways(index: ResourceIndex, proxy: ProxyIdentity): Gatewa
       const selector = Object.entries(gateway.spec.selector ?? {});
       if (!selector.every(([k, v]) => proxy.labels[k] === v)) continue;
       names.add(name);
-      for (const [i, server] of (gateway.spec.servers ?? []).entries())
-        warnUnenforced(gateway.ref, server, i, diagnostics);
     }
   }
   const bound = { ...proxy, gateways: [...names].sort() };
@@ -90,7 +87,8 @@ export function bindGateways(index: ResourceIndex, proxy: ProxyIdentity): Gatewa
             }
           }
         }
-        if (!exposed && domains.size === before)
+        // A VirtualService with only tcp / tls rules is served by TCP and TLS servers, not here.
+        if (!exposed && domains.size === before && (vs.spec.http?.length ?? 0) > 0)
           out.push(
             compileDiagnostic(
               "warning",
@@ -145,38 +143,4 @@ function authorityRegex(domain: string): string {
   if (domain === "*") return ".*";
   const escaped = domain.replace(/\./g, "\\.");
   return domain.startsWith("*") ? `.+${escaped.slice(1)}(:[0-9]+)?` : `${escaped}(:[0-9]+)?`;
-}
-
-/** Server TLS fields the Node ingress gateway does not implement yet (the rest it enforces). */
-const UNENFORCED_TLS_FIELDS = [
-  "credentialNames",
-  "tlsCertificates",
-  "caCrl",
-  "verifyCertificateSpki",
-  "verifyCertificateHash",
-] as const;
-
-function warnUnenforced(ref: string, server: GatewayServer, i: number, diagnostics: Diagnostic[]): void {
-  const mode = server.tls?.mode;
-  const protocol = server.port.protocol?.toUpperCase() ?? "";
-  const warn = (path: string, message: string) =>
-    diagnostics.push(compileDiagnostic("warning", "JIBE2008", ref, `spec.servers[${i}].${path}`, message));
-  if (mode === "AUTO_PASSTHROUGH")
-    warn(
-      "tls.mode",
-      "tls mode AUTO_PASSTHROUGH (multi-network SNI-DNAT) is not supported by Jibe's gateways; this server serves nothing (use PASSTHROUGH with VirtualService tls routes)",
-    );
-  else if (mode === "ISTIO_MUTUAL" || mode === "OPTIONAL_MUTUAL")
-    warn(
-      "tls.mode",
-      `tls mode ${mode} is not supported by Jibe's gateways; this server serves nothing (use SIMPLE, or MUTUAL with caCertificates or a credentialName with ca.crt)`,
-    );
-  for (const field of UNENFORCED_TLS_FIELDS)
-    if (server.tls?.[field] !== undefined)
-      warn(`tls.${field}`, `${field} is accepted but not enforced by Jibe's ingress gateway yet`);
-  if (!SERVED_PROTOCOLS.has(protocol) && !(protocol === "TLS" && mode === "PASSTHROUGH"))
-    warn(
-      "port.protocol",
-      `protocol ${protocol}${mode ? ` with tls mode ${mode}` : ""} is not served by Jibe's gateways (HTTP, HTTPS, HTTP2 and gRPC are, and TLS with PASSTHROUGH)`,
-    );
 }

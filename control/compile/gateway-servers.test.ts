@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StoredResource } from "../../broker/events.ts";
 import { compile } from "./compile.ts";
+import { forwardsTcp } from "./gateway-servers.ts";
 import type { ProxyIdentity } from "./snapshot.ts";
 import { bookinfoMesh, sidecar, virtualService } from "./test-resources.ts";
 
@@ -68,11 +69,99 @@ describe("gateway servers in the snapshot", () => {
     expect(diagnostics.find((d) => d.code === "JIBE2043")?.path).toBe("spec.tls[2].route[0].destination");
   });
 
-  it("reports what no Jibe gateway serves (ISTIO_MUTUAL) and nothing for SIMPLE or PASSTHROUGH", () => {
-    const { diagnostics } = compile([...bookinfoMesh(), gatewayResource(servers), passthroughVs], ingress);
-    expect(diagnostics.filter((d) => d.code === "JIBE2008").map((d) => d.path)).toEqual([
-      "spec.servers[2].tls.mode",
-    ]);
+  it("carries every server TLS setting to the gateway, which enforces them all (no JIBE2008)", () => {
+    const pinned = [
+      ...servers,
+      {
+        port: { number: 9443, name: "pinned", protocol: "HTTPS" },
+        hosts: ["pinned.example.com"],
+        tls: {
+          mode: "MUTUAL",
+          tlsCertificates: [
+            { serverCertificate: "/rsa.pem", privateKey: "/rsa.key" },
+            { serverCertificate: "/ec.pem", privateKey: "/ec.key" },
+          ],
+          caCertificates: "/ca.pem",
+          caCrl: "/crl.pem",
+          verifyCertificateHash: ["AB:CD"],
+          verifyCertificateSpki: ["base64=="],
+        },
+      },
+    ];
+    const { snapshot, diagnostics } = compile(
+      [...bookinfoMesh(), gatewayResource(pinned), passthroughVs],
+      ingress,
+    );
+    expect(diagnostics.filter((d) => d.code === "JIBE2008")).toEqual([]);
+    expect(snapshot.gatewayServers?.find((s) => s.port === 9443)?.tls).toEqual({
+      mode: "MUTUAL",
+      tlsCertificates: [
+        { serverCertificate: "/rsa.pem", privateKey: "/rsa.key" },
+        { serverCertificate: "/ec.pem", privateKey: "/ec.key" },
+      ],
+      caCertificates: "/ca.pem",
+      caCrl: "/crl.pem",
+      verifyCertificateHash: ["AB:CD"],
+      verifyCertificateSpki: ["base64=="],
+    });
+    expect(snapshot.gatewayServers?.find((s) => s.port === 8443)?.tls).toEqual({ mode: "ISTIO_MUTUAL" });
+  });
+
+  it("gives TCP servers and TLS servers terminated at the gateway the first tcp route bound to them", () => {
+    const tcpServers = [
+      {
+        port: { number: 15443, name: "tls-echo", protocol: "TLS" },
+        hosts: ["echo.example.com"],
+        tls: { mode: "SIMPLE", credentialName: "echo" },
+      },
+      { port: { number: 3306, name: "tcp-db", protocol: "TCP" }, hosts: ["*"] },
+      {
+        port: { number: 27017, name: "mongo", protocol: "MONGO" },
+        hosts: ["mongo.example.com"],
+      },
+    ];
+    const tcpVs = virtualService("echo", {
+      hosts: ["echo.example.com", "db.example.com"],
+      gateways: ["public"],
+      tcp: [
+        { match: [{ port: 3306 }], route: [{ destination: { host: "ratings", port: { number: 9080 } } }] },
+        {
+          route: [
+            { destination: { host: "details" }, weight: 75 },
+            { destination: { host: "reviews", subset: "v1" }, weight: 25 },
+          ],
+        },
+      ],
+    });
+    const { snapshot, diagnostics } = compile(
+      [...bookinfoMesh(), gatewayResource(tcpServers), tcpVs],
+      ingress,
+    );
+    const byPort = new Map(snapshot.gatewayServers?.map((s) => [s.port, s]));
+    // Port 15443: the first rule is for port 3306 only, so the second (weighted) one applies.
+    expect(byPort.get(15443)?.tcpRoute).toEqual({
+      origin: "VirtualService/default/echo#tcp1",
+      destinations: [
+        { cluster: "outbound|9080||details.default.svc.cluster.local", weight: 75 },
+        { cluster: "outbound|9080|v1|reviews.default.svc.cluster.local", weight: 25 },
+      ],
+    });
+    expect(byPort.get(3306)?.tcpRoute?.origin).toBe("VirtualService/default/echo#tcp0");
+    // No VirtualService host falls within mongo.example.com: reported, connections closed.
+    expect(byPort.get(27017)?.tcpRoute).toBeUndefined();
+    expect(diagnostics.find((d) => d.code === "JIBE2044")).toMatchObject({
+      resource: "Gateway/default/public",
+      path: "spec.servers[2]",
+    });
+  });
+
+  it("tells TCP-forwarding servers from HTTP and passthrough ones", () => {
+    expect(forwardsTcp({ protocol: "TCP" })).toBe(true);
+    expect(forwardsTcp({ protocol: "TLS", tls: { mode: "ISTIO_MUTUAL" } })).toBe(true);
+    expect(forwardsTcp({ protocol: "TLS", tls: { mode: "PASSTHROUGH" } })).toBe(false);
+    expect(forwardsTcp({ protocol: "TLS", tls: { mode: "AUTO_PASSTHROUGH" } })).toBe(false);
+    expect(forwardsTcp({ protocol: "HTTPS", tls: { mode: "SIMPLE" } })).toBe(false);
+    expect(forwardsTcp({ protocol: "HTTP" })).toBe(false);
   });
 
   it("gives no servers to sidecars or to gateways the selector does not match", () => {

@@ -10,6 +10,7 @@ import type {
   Diagnostic,
   GatewayServerConfig,
   GatewayServerTls,
+  GatewayTcpRoute,
   ProxyIdentity,
   Snapshot,
   SniRoute,
@@ -52,15 +53,33 @@ export function gatewayServersOf(
         hosts: [...new Set(allowed.map((h) => h.host.toLowerCase()))],
         ...(server.tls ? { tls: serverTls(server.tls) } : {}),
       };
-      if (server.tls?.mode === "PASSTHROUGH") {
-        const inScope = (vs: IndexedVirtualService, sni: string) =>
-          allowed.some((h) => {
-            const ns = h.namespace === "." ? gateway.namespace : h.namespace;
-            return (ns === "*" || ns === vs.namespace) && hostMatches(h.host.toLowerCase(), sni);
-          });
-        config.sniRoutes = virtualServices
-          .filter((vs) => vs.gateways.includes(name))
-          .flatMap((vs) => sniRoutesOf(vs, name, config.port, inScope, index, suffix, diagnostics));
+      const inScope = (vs: IndexedVirtualService, host: string, either = false) =>
+        allowed.some((h) => {
+          const ns = h.namespace === "." ? gateway.namespace : h.namespace;
+          const serverHost = h.host.toLowerCase();
+          return (
+            (ns === "*" || ns === vs.namespace) &&
+            (hostMatches(serverHost, host) || (either && hostMatches(host, serverHost)))
+          );
+        });
+      const bound = virtualServices.filter((vs) => vs.gateways.includes(name));
+      if (server.tls?.mode === "PASSTHROUGH")
+        config.sniRoutes = bound.flatMap((vs) =>
+          sniRoutesOf(vs, name, config.port, inScope, index, suffix, diagnostics),
+        );
+      else if (forwardsTcp(config)) {
+        const tcpRoute = firstTcpRoute(bound, name, config.port, inScope, index, suffix, diagnostics);
+        if (tcpRoute) config.tcpRoute = tcpRoute;
+        else
+          diagnostics.push(
+            compileDiagnostic(
+              "warning",
+              "JIBE2044",
+              gateway.ref,
+              `spec.servers[${i}]`,
+              `no VirtualService tcp route bound to Gateway ${name} applies to this ${config.protocol} server (hosts ${config.hosts.join(", ")}); its connections are closed. Bind a VirtualService with these hosts, gateways: [${name}] and a tcp rule (match.port ${config.port} or none)`,
+            ),
+          );
       }
       servers.push(config);
     }
@@ -116,6 +135,13 @@ export function attachGatewayServers(
 function serverTls(tls: NonNullable<GatewayServer["tls"]>): GatewayServerTls {
   const out: GatewayServerTls = {};
   for (const key of TLS_FIELDS) if (tls[key] !== undefined) Object.assign(out, { [key]: tls[key] });
+  if (tls.tlsCertificates?.length)
+    out.tlsCertificates = tls.tlsCertificates.map((c) => {
+      const files: NonNullable<GatewayServerTls["tlsCertificates"]>[number] = {};
+      for (const key of ["serverCertificate", "privateKey", "caCertificates"] as const)
+        if (typeof c[key] === "string") files[key] = c[key];
+      return files;
+    });
   return out;
 }
 
@@ -126,6 +152,10 @@ const TLS_FIELDS = [
   "privateKey",
   "caCertificates",
   "credentialName",
+  "credentialNames",
+  "caCrl",
+  "verifyCertificateHash",
+  "verifyCertificateSpki",
   "subjectAltNames",
   "minProtocolVersion",
   "maxProtocolVersion",
@@ -159,30 +189,108 @@ function sniRoutesOf(
       .map((h) => h.toLowerCase())
       .filter((h) => inScope(vs, h));
     if (sniHosts.length === 0) continue;
-    const destinations: WeightedCluster[] = [];
-    for (const [j, d] of (rule.route ?? []).entries()) {
-      const fqdn = resolveHost(d.destination.host, vs.namespace, suffix);
-      const service = index.services.get(fqdn);
-      const destinationPort =
-        d.destination.port?.number ?? (service?.ports.length === 1 ? service.ports[0]?.port : undefined);
-      if (!service || destinationPort === undefined) {
-        diagnostics.push(
-          compileDiagnostic(
-            "warning",
-            "JIBE2043",
-            vs.ref,
-            `spec.tls[${i}].route[${j}].destination`,
-            service
-              ? `service ${fqdn} has several ports; set destination.port.number`
-              : `no Service or ServiceEntry for host ${fqdn}; connections for this destination are refused`,
-          ),
-        );
-        continue;
-      }
-      const weight = d.weight ?? ((rule.route ?? []).length === 1 ? 100 : 0);
-      destinations.push({ cluster: clusterName(destinationPort, d.destination.subset, fqdn), weight });
-    }
+    const destinations = weightedClustersOf(
+      vs,
+      `spec.tls[${i}]`,
+      rule.route ?? [],
+      index,
+      suffix,
+      diagnostics,
+    );
     routes.push({ origin: `${vs.ref}#tls${i}`, sniHosts: [...new Set(sniHosts)], destinations });
   }
   return routes;
+}
+
+/**
+ * Whether a server forwards TCP bytes with a `tcp` route: a `TCP` (or other non-HTTP, non-TLS)
+ * protocol, or `TLS` terminated at the gateway (any mode but PASSTHROUGH / AUTO_PASSTHROUGH).
+ *
+ * @example
+ * ```ts
+ * forwardsTcp({ protocol: "TLS", tls: { mode: "SIMPLE" } }); // true
+ * forwardsTcp({ protocol: "HTTPS", tls: { mode: "SIMPLE" } }); // false: HTTP routing
+ * ```
+ */
+export function forwardsTcp(server: Pick<GatewayServerConfig, "protocol" | "tls">): boolean {
+  if (HTTP_PROTOCOLS.has(server.protocol)) return false;
+  const mode = server.tls?.mode;
+  if (server.protocol === "TLS")
+    return mode !== undefined && mode !== "PASSTHROUGH" && mode !== "AUTO_PASSTHROUGH";
+  return true;
+}
+
+const HTTP_PROTOCOLS = new Set(["HTTP", "HTTPS", "HTTP2", "GRPC", "GRPC-WEB"]);
+
+/**
+ * The `tcp` rule a TCP server forwards with, as Istio's gateway picks it: the first rule (oldest
+ * VirtualService first) of a VirtualService bound to the Gateway with a host in the server's hosts,
+ * one of whose matches (none: all) allows the server port and the Gateway.
+ */
+function firstTcpRoute(
+  bound: readonly IndexedVirtualService[],
+  gateway: string,
+  port: number,
+  inScope: (vs: IndexedVirtualService, host: string, either?: boolean) => boolean,
+  index: ResourceIndex,
+  suffix: string,
+  diagnostics: Diagnostic[],
+): GatewayTcpRoute | undefined {
+  for (const vs of bound) {
+    if (!vs.spec.hosts?.some((h) => inScope(vs, h.toLowerCase(), true))) continue;
+    for (const [i, rule] of (vs.spec.tcp ?? []).entries()) {
+      const applies =
+        !rule.match?.length ||
+        rule.match.some(
+          (m) =>
+            (m.port === undefined || m.port === port) &&
+            (!m.gateways || m.gateways.some((g) => resolveGatewayName(g, vs.namespace) === gateway)),
+        );
+      if (!applies) continue;
+      const path = `spec.tcp[${i}]`;
+      return {
+        origin: `${vs.ref}#tcp${i}`,
+        destinations: weightedClustersOf(vs, path, rule.route ?? [], index, suffix, diagnostics),
+      };
+    }
+  }
+  return undefined;
+}
+
+/** The clusters of a `tls` / `tcp` rule's destinations; unknown ones are reported and dropped. */
+function weightedClustersOf(
+  vs: IndexedVirtualService,
+  path: string,
+  route: readonly {
+    destination: { host: string; subset?: string; port?: { number?: number } };
+    weight?: number;
+  }[],
+  index: ResourceIndex,
+  suffix: string,
+  diagnostics: Diagnostic[],
+): WeightedCluster[] {
+  const destinations: WeightedCluster[] = [];
+  for (const [j, d] of route.entries()) {
+    const fqdn = resolveHost(d.destination.host, vs.namespace, suffix);
+    const service = index.services.get(fqdn);
+    const destinationPort =
+      d.destination.port?.number ?? (service?.ports.length === 1 ? service.ports[0]?.port : undefined);
+    if (!service || destinationPort === undefined) {
+      diagnostics.push(
+        compileDiagnostic(
+          "warning",
+          "JIBE2043",
+          vs.ref,
+          `${path}.route[${j}].destination`,
+          service
+            ? `service ${fqdn} has several ports; set destination.port.number`
+            : `no Service or ServiceEntry for host ${fqdn}; connections for this destination are refused`,
+        ),
+      );
+      continue;
+    }
+    const weight = d.weight ?? (route.length === 1 ? 100 : 0);
+    destinations.push({ cluster: clusterName(destinationPort, d.destination.subset, fqdn), weight });
+  }
+  return destinations;
 }

@@ -94,6 +94,73 @@ describe("Istio Gateway validation", () => {
       ).diagnostics,
     ).toEqual([]);
   });
+
+  const tlsServer = (tls: object, protocol = "HTTPS") => ({
+    port: { number: 443, name: "tls", protocol },
+    hosts: ["*"],
+    tls,
+  });
+  const found = (tls: object, protocol?: string) =>
+    validateResource(gateway([tlsServer(tls, protocol)])).diagnostics.map((d) => `${d.severity} ${d.path}`);
+
+  it("accepts each mode with what it needs: ISTIO_MUTUAL alone, OPTIONAL_MUTUAL like MUTUAL, credentialNames", () => {
+    expect(found({ mode: "ISTIO_MUTUAL" })).toEqual([]);
+    expect(
+      found({ mode: "ISTIO_MUTUAL", subjectAltNames: ["spiffe://cluster.local/ns/a/sa/b"] }, "TLS"),
+    ).toEqual([]);
+    expect(found({ mode: "OPTIONAL_MUTUAL", credentialName: "c" })).toEqual([]);
+    expect(
+      found({ mode: "MUTUAL", serverCertificate: "/c", privateKey: "/k", caCertificates: "/ca" }),
+    ).toEqual([]);
+    expect(found({ mode: "SIMPLE", credentialNames: ["rsa", "ecdsa"] }, "TLS")).toEqual([]);
+    expect(found({ mode: "AUTO_PASSTHROUGH" }, "TLS")).toEqual([]);
+  });
+
+  it("names each field Istio rejects in a TLS mode, with the fix", () => {
+    expect(
+      found({
+        mode: "ISTIO_MUTUAL",
+        credentialName: "c",
+        serverCertificate: "/c",
+        privateKey: "/k",
+        caCertificates: "/ca",
+      }),
+    ).toEqual([
+      "error spec.servers[0].tls.serverCertificate",
+      "error spec.servers[0].tls.privateKey",
+      "error spec.servers[0].tls.caCertificates",
+      "error spec.servers[0].tls.credentialName",
+    ]);
+    expect(messages(gateway([tlsServer({ mode: "ISTIO_MUTUAL", credentialName: "c" })]))).toContain(
+      "remove credentialName, or use mode MUTUAL",
+    );
+    // MUTUAL and OPTIONAL_MUTUAL without a Secret need the client CA.
+    expect(found({ mode: "OPTIONAL_MUTUAL", serverCertificate: "/c", privateKey: "/k" })).toEqual([
+      "error spec.servers[0].tls.caCertificates",
+    ]);
+    expect(found({ mode: "SIMPLE", credentialName: "a", credentialNames: ["b"] })).toEqual([
+      "error spec.servers[0].tls.credentialNames",
+    ]);
+    expect(found({ mode: "SIMPLE", credentialName: "a", caCrl: "/crl" })).toEqual([
+      "error spec.servers[0].tls.caCrl",
+      "error spec.servers[0].tls.caCrl",
+    ]);
+    expect(found({ mode: "SIMPLE", credentialNames: ["a", "b", "c"] })).toEqual([
+      "warning spec.servers[0].tls.credentialNames",
+    ]);
+    expect(found({ mode: "PASSTHROUGH", credentialName: "c" }, "TLS")).toEqual([
+      "warning spec.servers[0].tls.credentialName",
+    ]);
+    expect(found({ mode: "AUTO_PASSTHROUGH" })).toEqual(["error spec.servers[0].tls.mode"]);
+    expect(found({ mode: "SIMPLE", credentialName: "c", subjectAltNames: ["x"] })).toEqual([
+      "warning spec.servers[0].tls.subjectAltNames",
+    ]);
+    expect(found({ mode: "SIMPLE", credentialName: "c", httpsRedirect: true })).toEqual([
+      "warning spec.servers[0].tls.httpsRedirect",
+    ]);
+    // A TCP server carries no TLS settings (use TLS with SIMPLE to terminate TLS).
+    expect(found({ mode: "SIMPLE", credentialName: "c" }, "TCP")).toEqual(["error spec.servers[0].tls.mode"]);
+  });
 });
 
 describe("Kubernetes Ingress validation", () => {

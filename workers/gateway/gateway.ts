@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { TlsOptions } from "node:tls";
+import type { Duplex } from "node:stream";
+import { TLSSocket, type TlsOptions } from "node:tls";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Verifier } from "../../broker/envelope.ts";
 import type { Logger } from "../../broker/logger.ts";
+import { forwardsTcp } from "../../control/compile/gateway-servers.ts";
 import type { GatewayServerConfig, ProxyIdentity, Snapshot } from "../../control/compile/snapshot.ts";
 import type { RotationClient } from "../../identity/rotation-client.ts";
 import { createLoadBalancerState } from "../engine/index.ts";
@@ -17,9 +19,11 @@ import { createSidecarTelemetry, type SidecarTelemetryOptions } from "../sidecar
 import { createHttp2SessionPool } from "../sidecar/upstream-h2.ts";
 import { createUpstreamPool, type UpstreamPoolOptions } from "../sidecar/upstream-pool.ts";
 import { createUpstreamTlsDialer } from "../sidecar/upstream-tls.ts";
+import { forwardClientCertDetails } from "./client-cert-details.ts";
 import { createServerGate, type GatewayConnectionStats } from "./server-gate.ts";
 import { admitServerHosts } from "./server-hosts.ts";
-import { loadServerCredentials, serverTlsOptions } from "./server-tls.ts";
+import { loadServerCredentials, type ServerCredentials, serverTlsOptions } from "./server-tls.ts";
+import { createTcpForward } from "./tcp-forward.ts";
 import { createTlsPassthrough } from "./tls-passthrough.ts";
 
 /** Options of {@link startGateway}. */
@@ -40,7 +44,10 @@ export interface GatewayOptions {
   credentialsDir?: string;
   /** Reads certificate files (default `readFileSync` as UTF-8). */
   readFile?: (path: string) => string;
-  /** The gateway's mesh certificate: upstreams labelled `security.istio.io/tlsMode: istio` get mTLS. */
+  /**
+   * The gateway's mesh certificate: upstreams labelled `security.istio.io/tlsMode: istio` get mTLS,
+   * and ISTIO_MUTUAL servers present it (clients verified against the mesh roots).
+   */
   identity?: RotationClient;
   pool?: UpstreamPoolOptions;
   telemetry?: SidecarTelemetryOptions;
@@ -65,9 +72,11 @@ export interface Gateway {
 /**
  * Starts the Node ingress gateway: follows signed policy like a sidecar, and opens one listener per
  * port of the Istio Gateway servers that select its labels (opened and closed as Gateways change).
- * HTTP, and HTTPS after SIMPLE / MUTUAL termination (certificate by SNI), go through the sidecar's
- * outbound pipeline with the VirtualServices bound to the Gateway (`httpsRedirect` included) to
- * mesh services (auto-mTLS to sidecars); PASSTHROUGH servers route the raw TLS stream by SNI.
+ * HTTP, and HTTPS after TLS termination (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL; certificate
+ * by SNI), go through the sidecar's outbound pipeline with the VirtualServices bound to the Gateway
+ * (`httpsRedirect` included) to mesh services (auto-mTLS to sidecars); TCP servers and terminated
+ * TLS servers forward bytes with a VirtualService `tcp` route; PASSTHROUGH servers route the raw TLS
+ * stream by SNI (`tls` routes), AUTO_PASSTHROUGH ones by the cluster the SNI names.
  *
  * @example
  * ```ts
@@ -90,6 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const connections: GatewayConnectionStats = {
     terminated: 0,
     passthrough: 0,
+    tcp: 0,
     plaintext: 0,
     refused: 0,
     handshakeFailures: 0,
@@ -128,7 +138,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // One pipeline per server port: each admits only the hosts of that port's servers.
   const handlerFor = (port: number) =>
     createOutboundPipeline({
-      admitTarget: admitServerHosts(() => serversOf(port), port),
+      // Istio's gateways: XFCC sanitized and set from a verified client certificate, then per-port hosts.
+      admitTarget: (next) => forwardClientCertDetails()(admitServerHosts(() => serversOf(port), port)(next)),
       proxy: options.proxy,
       routes: policy,
       lb,
@@ -143,7 +154,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       log,
       schemeFromConnection: true,
     });
-  const passthrough = createTlsPassthrough({
+  const tcpForward = createTcpForward({
     snapshot,
     lb,
     random,
@@ -154,12 +165,35 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     destinationService: telemetry.destinationService,
     log,
   });
+  const passthrough = createTlsPassthrough({ forward: tcpForward, log });
+  const forward = (socket: Duplex, server: GatewayServerConfig, head?: Buffer) => {
+    if (!server.tcpRoute) {
+      log.debug(`gateway ${server.origin}: no VirtualService tcp route; connection closed`);
+      return void socket.destroy();
+    }
+    tcpForward(socket, {
+      origin: server.tcpRoute.origin,
+      destinations: server.tcpRoute.destinations,
+      authority: (socket instanceof TLSSocket && socket.servername) || server.hosts[0] || "*",
+      ...(head ? { head } : {}),
+    });
+  };
+  // ISTIO_MUTUAL servers present the current mesh certificate: a rotation rebuilds their contexts.
+  const unfollowRotation = meshTls?.onRotate(() => {
+    contexts = new Map();
+  });
+  const meshCredentials = (): ServerCredentials | undefined => {
+    const current = meshTls?.credentials();
+    return current && { cert: current.certChainPem, key: current.keyPem, ca: current.rootsPem };
+  };
   const tlsOptions = (server: GatewayServerConfig): TlsOptions => {
-    const key = JSON.stringify(server.tls ?? {});
+    const http = !forwardsTcp(server);
+    const key = `${http}|${JSON.stringify(server.tls ?? {})}`;
     let found = contexts.get(key);
     if (!found) {
       const tls = server.tls ?? {};
-      found = serverTlsOptions(tls, loadServerCredentials(tls, options.credentialsDir, readFile));
+      const credentials = loadServerCredentials(tls, options.credentialsDir, readFile, meshCredentials());
+      found = serverTlsOptions(tls, credentials, http);
       contexts.set(key, found);
     }
     return found;
@@ -189,6 +223,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             servers: () => serversOf(port),
             tlsOptions,
             passthrough,
+            forward,
             stats: connections,
             log,
           }),
@@ -222,6 +257,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await telemetry.stop();
       pool.destroy();
       http2.destroy();
+      unfollowRotation?.();
       meshTls?.stop();
     },
   };

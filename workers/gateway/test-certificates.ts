@@ -46,8 +46,13 @@ export interface CertificateDir {
   path(name: string): string;
   /** Makes a CA `<name>.crt` / `<name>.key` (P-256, one day). */
   ca(name: string): Promise<void>;
-  /** Makes `<name>.crt` / `<name>.key` signed by CA `ca`, with subjectAltName `san` (e.g. `DNS:a.test`). */
-  leaf(name: string, ca: string, san: string): Promise<void>;
+  /**
+   * Makes `<name>.crt` / `<name>.key` signed by CA `ca`, with subjectAltName `san` (e.g. `DNS:a.test`);
+   * a P-256 key, or RSA 2048 with `keyType: "rsa"`.
+   */
+  leaf(name: string, ca: string, san: string, keyType?: "ec" | "rsa"): Promise<void>;
+  /** Makes `<ca>.crl`: CA `ca`'s revocation list, revoking the certificates `<name>.crt` of `revoked`. */
+  crl(ca: string, revoked: string[]): Promise<void>;
   /** Copies PEM text into `<sub>/<file>` (a mounted Kubernetes Secret). */
   write(relative: string, text: string): Promise<void>;
   remove(): Promise<void>;
@@ -85,13 +90,13 @@ export async function createCertificateDir(): Promise<CertificateDir> {
         `/CN=${name}`,
       ]);
     },
-    async leaf(name, ca, san) {
+    async leaf(name, ca, san, keyType = "ec") {
       await writeFile(path(`${name}.ext`), `subjectAltName=${san}\n`);
       // A DNS SAN is also the subject CN (what s_client prints); others get the file name.
       const cn = san.startsWith("DNS:") ? san.slice(4) : name;
       await openssl([
         "req",
-        ...newKey,
+        ...(keyType === "rsa" ? ["-newkey", "rsa:2048", "-nodes"] : newKey),
         "-keyout",
         path(`${name}.key`),
         "-out",
@@ -116,6 +121,19 @@ export async function createCertificateDir(): Promise<CertificateDir> {
         "-extfile",
         path(`${name}.ext`),
       ]);
+    },
+    async crl(ca, revoked) {
+      // `openssl ca` keeps its state in a database file; a minimal config points at it.
+      await writeFile(path(`${ca}-index.txt`), "");
+      await writeFile(path(`${ca}-crlnumber`), "01\n");
+      const config = path(`${ca}-ca.cnf`);
+      await writeFile(
+        config,
+        `[ca]\ndefault_ca=jibe\n[jibe]\ndatabase=${path(`${ca}-index.txt`)}\ncrlnumber=${path(`${ca}-crlnumber`)}\ndefault_md=sha256\ndefault_crl_days=1\n`,
+      );
+      const signer = ["-config", config, "-keyfile", path(`${ca}.key`), "-cert", path(`${ca}.crt`)];
+      for (const name of revoked) await openssl(["ca", ...signer, "-revoke", path(`${name}.crt`)]);
+      await openssl(["ca", ...signer, "-gencrl", "-out", path(`${ca}.crl`)]);
     },
     async write(relative, text) {
       await mkdir(join(dir, relative, ".."), { recursive: true });

@@ -1,38 +1,46 @@
 import type { Socket } from "node:net";
 import type { Logger } from "../../broker/logger.ts";
+import { clusterName } from "../../control/compile/clusters.ts";
 import { hostMatches } from "../../control/compile/host-names.ts";
-import type { Cluster, Endpoint, GatewayServerConfig, Snapshot } from "../../control/compile/snapshot.ts";
-import { type LoadBalancerState, pickEndpoint, pickWeighted } from "../engine/index.ts";
-import type { UpstreamAddress } from "../sidecar/proxy-context.ts";
-import type { TcpMetrics } from "../sidecar/tcp-metrics.ts";
-import { dialTcp, spliceTcp } from "../sidecar/tcp-splice.ts";
-import { DEFAULT_CONNECT_TIMEOUT_MS } from "../sidecar/upstream-forward.ts";
-import type { UpstreamDial } from "../sidecar/upstream-tls.ts";
-import type { DestinationService, WorkloadMetadata } from "../telemetry/index.ts";
+import type { GatewayServerConfig, WeightedCluster } from "../../control/compile/snapshot.ts";
+import type { TcpForwardRequest } from "./tcp-forward.ts";
 
 /** What {@link createTlsPassthrough} needs. */
 export interface TlsPassthroughDeps {
-  snapshot: () => Snapshot;
-  lb: LoadBalancerState;
-  random: () => number;
-  /** How an endpoint is reached (auto-mTLS to sidecars); default plaintext. */
-  upstreamAddress?: (cluster: Cluster, endpoint: Endpoint) => UpstreamAddress;
-  dialerFor?: (endpoint: UpstreamAddress) => UpstreamDial;
-  metrics: TcpMetrics;
-  self: WorkloadMetadata;
-  destinationService: (authority: string, routed: string | undefined) => DestinationService;
+  /** The L4 data path (`createTcpForward`). */
+  forward: (socket: Socket, request: TcpForwardRequest) => void;
   log: Logger;
 }
 
 /**
- * A PASSTHROUGH server's data path: the connection's TLS stream, ClientHello included, goes
- * untouched to an endpoint of the destination of the first VirtualService `tls` route whose
- * `sniHosts` match its SNI (weights as in HTTP routes); the client completes its handshake with the
- * backend. No SNI, no matching route or no endpoint closes the connection.
+ * The cluster an AUTO_PASSTHROUGH SNI names, in Istio's SNI-DNAT form
+ * `outbound_.<port>_.<subset>_.<host>` (empty subset: `outbound_.9080_._.reviews.default.svc.cluster.local`).
  *
  * @example
  * ```ts
- * const passthrough = createTlsPassthrough(deps);
+ * autoPassthroughTarget("outbound_.9080_.v2_.reviews.default.svc.cluster.local");
+ * // { host: "reviews.default.svc.cluster.local", cluster: "outbound|9080|v2|reviews.default.svc.cluster.local" }
+ * ```
+ */
+export function autoPassthroughTarget(serverName: string): { host: string; cluster: string } | undefined {
+  const parsed = /^outbound_\.(\d{1,5})_\.([^_]*)_\.(.+)$/.exec(serverName.toLowerCase());
+  if (!parsed) return undefined;
+  const [, port, subset, host] = parsed as unknown as [string, string, string, string];
+  return { host, cluster: clusterName(Number(port), subset || undefined, host) };
+}
+
+/**
+ * A PASSTHROUGH or AUTO_PASSTHROUGH server's data path: the connection's TLS stream, ClientHello
+ * included, goes untouched to an endpoint, so the client completes its handshake with the backend.
+ * PASSTHROUGH: the destinations of the first VirtualService `tls` route whose `sniHosts` match the
+ * SNI (weights as in HTTP routes). AUTO_PASSTHROUGH (Istio's multi-network east-west gateway): the
+ * cluster the SNI names (`outbound_.<port>_.<subset>_.<host>`, {@link autoPassthroughTarget}) when
+ * its host is among the server's hosts, no VirtualService needed. No SNI, no route or no endpoint
+ * closes the connection.
+ *
+ * @example
+ * ```ts
+ * const passthrough = createTlsPassthrough({ forward: createTcpForward(deps), log });
  * passthrough(socket, clientHelloBytes, server, "db.example.com");
  * ```
  */
@@ -44,37 +52,22 @@ export function createTlsPassthrough(
       deps.log.debug(`gateway passthrough ${server.origin} (SNI ${serverName ?? "none"}): ${why}`);
       socket.destroy();
     };
-    if (!serverName) return refuse("a PASSTHROUGH server routes by SNI and the client sent none");
-    const route = server.sniRoutes?.find((r) => r.sniHosts.some((h) => hostMatches(h, serverName)));
-    if (!route) return refuse("no VirtualService tls route matches");
-    const picked = pickWeighted(route.destinations, deps.random);
-    const cluster = picked ? deps.snapshot().clusters[picked.cluster] : undefined;
-    if (!cluster) return refuse(`${route.origin}: no cluster ${picked?.cluster ?? "(no destination)"}`);
-    const endpoint = pickEndpoint(cluster, deps.lb, deps.random);
-    if (!endpoint) return refuse(`no healthy endpoint in ${cluster.name}`);
-    const address = deps.upstreamAddress?.(cluster, endpoint) ?? {
-      address: endpoint.address,
-      port: endpoint.port,
-    };
-    const timeout = cluster.connectionPool?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    dialTcp(address, deps.dialerFor, timeout).then(
-      (upstream) => {
-        const metrics = deps.metrics.open({
-          reporter: "source",
-          self: deps.self,
-          connectionSecurityPolicy: "unknown",
-          destinationService: deps.destinationService(serverName, cluster.service),
-          responseFlags: "-",
-        });
-        if (socket.destroyed) {
-          upstream.destroy();
-          return void metrics.close();
-        }
-        upstream.write(hello);
-        metrics.received(hello.length);
-        spliceTcp(socket, upstream, metrics);
-      },
-      (error: unknown) => refuse(`upstream connect error: ${(error as Error).message}`),
-    );
+    if (!serverName) return refuse(`a ${server.tls?.mode} server routes by SNI and the client sent none`);
+    let origin: string;
+    let destinations: WeightedCluster[];
+    if (server.tls?.mode === "AUTO_PASSTHROUGH") {
+      const target = autoPassthroughTarget(serverName);
+      if (!target) return refuse("not an outbound_.<port>_.<subset>_.<host> SNI");
+      if (!server.hosts.some((h) => hostMatches(h, target.host)))
+        return refuse(`host ${target.host} is not among the server's hosts`);
+      origin = server.origin;
+      destinations = [{ cluster: target.cluster, weight: 100 }];
+    } else {
+      const route = server.sniRoutes?.find((r) => r.sniHosts.some((h) => hostMatches(h, serverName)));
+      if (!route) return refuse("no VirtualService tls route matches");
+      origin = route.origin;
+      destinations = route.destinations;
+    }
+    deps.forward(socket, { origin, destinations, authority: serverName, head: hello });
   };
 }
