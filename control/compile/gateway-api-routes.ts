@@ -16,7 +16,8 @@ import {
   compileGatewayRetry,
   prefixRewrite,
 } from "./gateway-api-filters.ts";
-import { isReferenceGranted } from "./gateway-api-index.ts";
+import { isReferenceGranted, routeKind } from "./gateway-api-index.ts";
+import { grpcMatchRank } from "./grpc-routes.ts";
 import { serviceFqdn } from "./host-names.ts";
 import type { Indexed, ResourceIndex } from "./resource-index.ts";
 import { DEFAULT_RETRY_POLICY } from "./route-policies.ts";
@@ -51,6 +52,14 @@ export interface RankedRoute {
 
 /** The status the Gateway API requires when a rule has nowhere valid to send a request. */
 export const NO_VALID_BACKEND_STATUS = 500;
+
+/**
+ * That status for a route: 500 for an HTTPRoute; 503 for a GRPCRoute, whose callers must get
+ * `UNAVAILABLE` (503 is what the proxies answer gRPC clients as grpc-status 14).
+ */
+function noBackendStatus(route: Indexed<unknown>): number {
+  return routeKind(route) === "GRPCRoute" ? 503 : NO_VALID_BACKEND_STATUS;
+}
 
 /**
  * Compiles the rules of one HTTPRoute into ranked snapshot routes. `port` restricts every route
@@ -98,7 +107,7 @@ function compileRule(
       compileDiagnostic(
         "error",
         "JIBE2062",
-        `HTTPRoute/${route.namespace}/${route.name}`,
+        route.ref,
         `${at}.filters[${extension}]`,
         "ExtensionRef filters are not implemented by Jibe: requests this rule matches answer 500; remove the filter",
       ),
@@ -107,11 +116,11 @@ function compileRule(
   const rewrite = find("URLRewrite")?.urlRewrite;
   const destinations = extension >= 0 || redirect ? [] : backends(route, rule, at, ctx);
   const action = (match: HttpRouteMatch): RouteAction => {
-    if (extension >= 0) return { kind: "directResponse", status: NO_VALID_BACKEND_STATUS };
+    if (extension >= 0) return { kind: "directResponse", status: noBackendStatus(route) };
     if (redirect)
       return { kind: "redirect", redirect: compileGatewayRedirect(redirect, pathPrefixOf(match)) };
     if (destinations.every((d) => d.unresolvedStatus !== undefined))
-      return { kind: "directResponse", status: NO_VALID_BACKEND_STATUS };
+      return { kind: "directResponse", status: noBackendStatus(route) };
     const uri = rewrite?.path
       ? rewrite.path.type === "ReplaceFullPath"
         ? { kind: "path" as const, replacement: rewrite.path.replaceFullPath ?? "/" }
@@ -132,7 +141,9 @@ function compileRule(
       ...(mirrors.length > 0 ? { mirrors } : {}),
     };
   };
-  const origin = `HTTPRoute/${route.namespace}/${route.name}#${ruleIndex}`;
+  const origin = `${route.ref}#${ruleIndex}`;
+  // A GRPCRoute (compiled as its equivalent HTTPRoute) keeps its own precedence.
+  const grpc = ctx.index.gatewayApi.grpcSpecs.get(route.ref);
   return matches.map((match, matchIndex) => ({
     route: {
       origin,
@@ -142,7 +153,12 @@ function compileRule(
       ...(headers ? { headers } : {}),
       ...(cors ? { cors } : {}),
     },
-    rank: precedence(match, route, ruleIndex, matchIndex),
+    rank: grpc
+      ? [
+          ...grpcMatchRank(grpc.rules?.[ruleIndex]?.matches?.[matchIndex]),
+          ...order(route, ruleIndex, matchIndex),
+        ]
+      : precedence(match, route, ruleIndex, matchIndex),
   }));
 }
 
@@ -174,7 +190,7 @@ function backends(
     if (!cluster) {
       // Its share of requests answers 500; the cluster name exists nowhere.
       const name = `unresolved|${ref.namespace ?? route.namespace}/${ref.name}`;
-      out.push({ cluster: name, weight, unresolvedStatus: NO_VALID_BACKEND_STATUS });
+      out.push({ cluster: name, weight, unresolvedStatus: noBackendStatus(route) });
       return;
     }
     const filters = ref.filters ?? [];
@@ -188,16 +204,22 @@ function backends(
 }
 
 /**
- * A backendRef's cluster, or undefined (reported) when it does not resolve: not a Service,
- * another namespace without a ReferenceGrant, no such Service or port.
+ * A backendRef's cluster, or undefined (reported as JIBE2061 at `at`) when it does not resolve:
+ * not a Service, another namespace without a ReferenceGrant, no such Service or port.
+ *
+ * @example
+ * ```ts
+ * resolveBackend(route, { name: "reviews", port: 9080 }, "spec.rules[0].backendRefs[0]", ctx);
+ * // "outbound|9080||reviews.default.svc.cluster.local"
+ * ```
  */
-function resolveBackend(
-  route: Indexed<HttpRouteApiSpec>,
+export function resolveBackend(
+  route: Indexed<unknown>,
   ref: BackendObjectRef,
   at: string,
   ctx: GatewayRouteContext,
 ): string | undefined {
-  const owner = `HTTPRoute/${route.namespace}/${route.name}`;
+  const owner = route.ref;
   const fail = (why: string) => {
     ctx.diagnostics.push(
       compileDiagnostic(
@@ -217,10 +239,10 @@ function resolveBackend(
   const namespace = ref.namespace ?? route.namespace;
   if (
     namespace !== route.namespace &&
-    !isReferenceGranted(ctx.index.gatewayApi, route.namespace, namespace, ref.name)
+    !isReferenceGranted(ctx.index.gatewayApi, route.namespace, namespace, ref.name, routeKind(route))
   )
     return fail(
-      `RefNotPermitted: namespace ${namespace} has no ReferenceGrant from HTTPRoutes in ${route.namespace}; add one there`,
+      `RefNotPermitted: namespace ${namespace} has no ReferenceGrant from ${routeKind(route)}s in ${route.namespace}; add one there`,
     );
   const fqdn = serviceFqdn(ref.name, namespace, ctx.suffix);
   const service = ctx.index.services.get(fqdn);
@@ -321,11 +343,13 @@ function precedence(
     match.method ? 0 : 1,
     -(match.headers?.length ?? 0),
     -(match.queryParams?.length ?? 0),
-    route.created,
-    `${route.namespace}/${route.name}`,
-    ruleIndex,
-    matchIndex,
+    ...order(route, ruleIndex, matchIndex),
   ];
+}
+
+/** Ties: the oldest route, then `namespace/name`, then rule and match order. */
+function order(route: Indexed<unknown>, ruleIndex: number, matchIndex: number): (number | string)[] {
+  return [route.created, `${route.namespace}/${route.name}`, ruleIndex, matchIndex];
 }
 
 /**

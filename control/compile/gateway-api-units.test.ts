@@ -112,6 +112,77 @@ describe("Gateway API units in the incremental compiler", () => {
   });
 });
 
+describe("Gateway API selectors, GRPCRoutes and TCPRoutes in the incremental compiler", () => {
+  const selectorGateway = stored({
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "Gateway",
+    metadata: { name: "edge", namespace: "default" },
+    spec: {
+      gatewayClassName: "jibe",
+      listeners: [
+        {
+          name: "http",
+          port: 80,
+          protocol: "HTTP",
+          allowedRoutes: { namespaces: { from: "Selector", selector: { matchLabels: { edge: "yes" } } } },
+        },
+        { name: "db", port: 5432, protocol: "TCP", allowedRoutes: { namespaces: { from: "All" } } },
+      ],
+    },
+  });
+  const namespace = (labels: Record<string, string>) =>
+    stored({ apiVersion: "v1", kind: "Namespace", metadata: { name: "default", labels } });
+  const grpcRoute = (method: string) =>
+    stored({
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GRPCRoute",
+      metadata: { name: "greeter", namespace: "default" },
+      spec: {
+        parentRefs: [{ name: "edge", sectionName: "http" }],
+        rules: [
+          {
+            matches: [{ method: { service: "hello.Greeter", method } }],
+            backendRefs: [{ name: "details", port: 9080 }],
+          },
+        ],
+      },
+    });
+  const tcpRoute = (backend: string) =>
+    stored({
+      apiVersion: "gateway.networking.k8s.io/v1alpha2",
+      kind: "TCPRoute",
+      metadata: { name: "db", namespace: "default" },
+      spec: {
+        parentRefs: [{ name: "edge", sectionName: "db" }],
+        rules: [{ backendRefs: [{ name: backend, port: 9080 }] }],
+      },
+    });
+  const paths = (s: Snapshot | undefined) =>
+    (s?.virtualHosts ?? []).flatMap((v) =>
+      v.routes.flatMap((r) => r.match.map((m) => (m.uri && "exact" in m.uri ? m.uri.exact : ""))),
+    );
+
+  it("follows Namespace labels, GRPCRoute edits and TCPRoute backends, each step as a full compile", () => {
+    const steps = replay(
+      gateway(["default/edge"]),
+      [...bookinfoMesh(), selectorGateway],
+      [
+        { put: [grpcRoute("SayHello"), tcpRoute("ratings")] },
+        { put: [namespace({ edge: "yes" })] },
+        { put: [grpcRoute("SayGoodbye")] },
+        { put: [namespace({ edge: "no" }), tcpRoute("reviews")] },
+      ],
+    );
+    expect(paths(steps[0])).toEqual([]);
+    expect(paths(steps[1])).toEqual(["/hello.Greeter/SayHello"]);
+    expect(paths(steps[2])).toEqual(["/hello.Greeter/SayGoodbye"]);
+    expect(paths(steps[3])).toEqual([]);
+    const tcp = (s: Snapshot | undefined) => s?.gatewayServers?.[0]?.tcpRoute?.destinations[0]?.cluster;
+    expect(tcp(steps[0])).toBe("outbound|9080||ratings.default.svc.cluster.local");
+    expect(tcp(steps[3])).toBe(`outbound|9080||${REVIEWS}`);
+  });
+});
+
 describe("Gateway API route status", () => {
   it("reports a mesh route whose parent Service does not exist (Accepted: False)", () => {
     const orphan = stored({

@@ -1,4 +1,5 @@
 import {
+  GATEWAY_API_GROUP,
   type HttpRouteApiSpec,
   isGatewayParent,
   isServiceParent,
@@ -6,9 +7,12 @@ import {
 } from "../model/gateway-api.ts";
 import { clusterName } from "./clusters.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
+import { listenerRival, meshConflicts } from "./gateway-api-conflicts.ts";
+import { routeKind } from "./gateway-api-index.ts";
 import { compileHttpRouteApi, type GatewayRouteContext, sortByPrecedence } from "./gateway-api-routes.ts";
 import { contentHash } from "./hash.ts";
 import { hostMatches, serviceFqdn } from "./host-names.ts";
+import { matchesLabelSelector, namespaceLabelsOf } from "./label-selector.ts";
 import type { Indexed, IndexedService, ResourceIndex } from "./resource-index.ts";
 import { appliesToProxy } from "./route-match.ts";
 import type { Diagnostic, ProxyIdentity, VirtualHost } from "./snapshot.ts";
@@ -54,8 +58,9 @@ export function meshRouteUnit(service: IndexedService, ctx: PlanContext): Unit |
   const consumers = attached.filter(
     (a) => a.route.namespace === ctx.proxy.namespace && a.route.namespace !== service.namespace,
   );
-  const used =
-    consumers.length > 0 ? consumers : attached.filter((a) => a.route.namespace === service.namespace);
+  const { kept: used, conflicted } = meshConflicts(
+    consumers.length > 0 ? consumers : attached.filter((a) => a.route.namespace === service.namespace),
+  );
   if (used.length === 0) return undefined;
   return lazyUnit(
     `vhost|${service.fqdn}`,
@@ -64,6 +69,13 @@ export function meshRouteUnit(service: IndexedService, ctx: PlanContext): Unit |
     ctx,
     (gctx) => {
       const ports = service.ports.map((p) => p.port);
+      for (const { loser, winner } of conflicted)
+        gctx.diagnostics.push(
+          notAttached(
+            loser.route,
+            `${winner.route.ref} routes ${service.ref}${winner.port === undefined ? "" : ` port ${winner.port}`} and a GRPCRoute takes precedence over an HTTPRoute there (Conflicted)`,
+          ),
+        );
       for (const a of used)
         if (a.port !== undefined && !ports.includes(a.port))
           gctx.diagnostics.push(
@@ -151,21 +163,39 @@ export function gatewayRouteUnits(ctx: PlanContext): Unit[] {
             (parent.sectionName === undefined || l.name === parent.sectionName) &&
             (parent.port === undefined || l.port === parent.port),
         );
-        const allowed = listeners.filter((l) => acceptsRoute(l, gateway.namespace, route.namespace));
+        const origin = {
+          namespace: route.namespace,
+          kind: routeKind(route),
+          namespaceLabels: ctx.index.gatewayApi.namespaceLabels,
+        };
+        const allowed = listeners.filter((l) => acceptsRoute(l, gateway.namespace, origin));
         if (allowed.length === 0) {
           problems.push(
             notAttached(
               route,
               listeners.length === 0
                 ? `Gateway ${key} has no listener matching sectionName/port (NoMatchingParent)`
-                : `no listener of Gateway ${key} allows HTTPRoutes from namespace ${route.namespace} (NotAllowedByListeners)`,
+                : `no listener of Gateway ${key} allows ${origin.kind}s from namespace ${route.namespace} (NotAllowedByListeners)`,
             ),
           );
           continue;
         }
         let hosts = 0;
+        let rival: Indexed<HttpRouteApiSpec> | undefined;
         for (const listener of allowed) {
-          for (const host of intersectHostnames(route.spec.hostnames, listener.hostname)) {
+          const hostsOn = (r: Indexed<HttpRouteApiSpec>) =>
+            intersectHostnames(r.spec.hostnames, listener.hostname);
+          const winner = listenerRival(
+            route,
+            ctx.index.gatewayApi.httpRoutes,
+            (other) => attachesTo(other, key, gateway.namespace, listener, ctx.index),
+            hostsOn,
+          );
+          if (winner) {
+            rival = winner;
+            continue;
+          }
+          for (const host of hostsOn(route)) {
             hosts++;
             const port = listenerPorts.size > 1 ? listener.port : undefined;
             const list = byHost.get(host) ?? [];
@@ -177,7 +207,9 @@ export function gatewayRouteUnits(ctx: PlanContext): Unit[] {
           problems.push(
             notAttached(
               route,
-              `no hostname in common with the listeners of Gateway ${key} (NoMatchingListenerHostname)`,
+              rival
+                ? `${rival.ref} is older and shares a hostname with it on the listeners of Gateway ${key}; an HTTPRoute and a GRPCRoute cannot both serve a hostname there (Conflicted)`
+                : `no hostname in common with the listeners of Gateway ${key} (NoMatchingListenerHostname)`,
             ),
           );
       }
@@ -205,13 +237,96 @@ function statusUnit(id: string, problems: Diagnostic[], tokens: string[]): Unit 
   };
 }
 
-/** allowedRoutes: namespaces `Same` (default) or `All` (`Selector` needs Namespace labels: none), kinds HTTPRoute. */
-export function acceptsRoute(listener: Listener, gatewayNamespace: string, routeNamespace: string): boolean {
-  if (listener.protocol !== "HTTP" && listener.protocol !== "HTTPS") return false;
+/** Route kinds a listener serves by protocol when `allowedRoutes.kinds` names none (TLS Passthrough: TLSRoute). */
+const DEFAULT_ROUTE_KINDS: Readonly<Record<string, readonly string[]>> = {
+  HTTP: ["HTTPRoute", "GRPCRoute"],
+  HTTPS: ["HTTPRoute", "GRPCRoute"],
+  TCP: ["TCPRoute"],
+};
+
+/**
+ * The route kinds a listener accepts: `allowedRoutes.kinds` (group `gateway.networking.k8s.io`)
+ * that its protocol can serve, else every kind its protocol serves; kinds it cannot serve are
+ * left out (the listener's `ResolvedRefs: False, InvalidRouteKinds`).
+ *
+ * @example
+ * ```ts
+ * listenerRouteKinds({ name: "http", port: 80, protocol: "HTTP" }); // ["HTTPRoute", "GRPCRoute"]
+ * ```
+ */
+export function listenerRouteKinds(listener: Listener): string[] {
+  const passthrough = listener.protocol === "TLS" && listener.tls?.mode === "Passthrough";
+  const served = passthrough ? ["TLSRoute"] : (DEFAULT_ROUTE_KINDS[listener.protocol] ?? []);
   const kinds = listener.allowedRoutes?.kinds;
-  if (kinds?.length && !kinds.some((k) => k.kind === "HTTPRoute")) return false;
-  const from = listener.allowedRoutes?.namespaces?.from ?? "Same";
-  return from === "All" || (from === "Same" && routeNamespace === gatewayNamespace);
+  if (!kinds?.length) return [...served];
+  return served.filter((kind) =>
+    kinds.some((k) => k.kind === kind && (k.group ?? GATEWAY_API_GROUP) === GATEWAY_API_GROUP),
+  );
+}
+
+/** Where a route comes from, for {@link acceptsRoute}. */
+export interface RouteOrigin {
+  namespace: string;
+  /** `HTTPRoute` (default) or `GRPCRoute`. */
+  kind?: string;
+  /** Namespace labels by name (the `Namespace` resources); see `namespaceLabelsOf`. */
+  namespaceLabels?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
+
+/**
+ * allowedRoutes: the route's kind is one the listener accepts ({@link listenerRouteKinds}) and its
+ * namespace is allowed: `Same` (default), `All`, or `Selector` (the namespace's labels match
+ * `selector`).
+ *
+ * @example
+ * ```ts
+ * acceptsRoute(listener, "infra", { namespace: "team-a", kind: "GRPCRoute", namespaceLabels });
+ * ```
+ */
+export function acceptsRoute(listener: Listener, gatewayNamespace: string, route: RouteOrigin): boolean {
+  if (!listenerRouteKinds(listener).includes(route.kind ?? "HTTPRoute")) return false;
+  const namespaces = listener.allowedRoutes?.namespaces;
+  switch (namespaces?.from ?? "Same") {
+    case "All":
+      return true;
+    case "Same":
+      return route.namespace === gatewayNamespace;
+    case "Selector":
+      return (
+        namespaces?.selector !== undefined &&
+        matchesLabelSelector(
+          namespaces.selector,
+          namespaceLabelsOf(route.namespaceLabels ?? new Map(), route.namespace),
+        )
+      );
+    default:
+      return false;
+  }
+}
+
+/** Whether `route` attaches to `listener` of Gateway `key` (parentRef, sectionName/port, allowedRoutes). */
+function attachesTo(
+  route: Indexed<HttpRouteApiSpec>,
+  key: string,
+  gatewayNamespace: string,
+  listener: Listener,
+  index: ResourceIndex,
+): boolean {
+  const parented = (route.spec.parentRefs ?? []).some(
+    (p) =>
+      isGatewayParent(p) &&
+      `${p.namespace ?? route.namespace}/${p.name}` === key &&
+      (p.sectionName === undefined || p.sectionName === listener.name) &&
+      (p.port === undefined || p.port === listener.port),
+  );
+  return (
+    parented &&
+    acceptsRoute(listener, gatewayNamespace, {
+      namespace: route.namespace,
+      kind: routeKind(route),
+      namespaceLabels: index.gatewayApi.namespaceLabels,
+    })
+  );
 }
 
 /**
@@ -238,7 +353,7 @@ function notAttached(route: Indexed<HttpRouteApiSpec>, why: string): Diagnostic 
   return compileDiagnostic(
     "warning",
     "JIBE2060",
-    `HTTPRoute/${route.namespace}/${route.name}`,
+    route.ref,
     "spec.parentRefs",
     `route does not attach: ${why} (Accepted: False); fix the parentRef or the listener`,
   );

@@ -3,6 +3,7 @@ import { isSupportedKind } from "../model/kinds.ts";
 import { validateResource } from "../model/validate.ts";
 import { attachAuthz, createAuthzUnit } from "./authz-unit.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
+import { withGatewayApiStreamServers } from "./gateway-api-streams.ts";
 import { attachGatewayServers, gatewayServersOf } from "./gateway-servers.ts";
 import { canonicalJson, contentHash } from "./hash.ts";
 import { domainSuffix } from "./host-names.ts";
@@ -139,7 +140,7 @@ export function createIncrementalCompiler(
 
       const valid: [string, StoredResource][] = [];
       for (const [key, c] of checked) if (c.resource) valid.push([key, c.resource]);
-      const index = buildResourceIndex(valid, suffix);
+      const index = buildResourceIndex(valid, suffix, proxy.namespace);
 
       const nextMemo = new Map<string, Memo>();
       for (const unit of planUnits({ index, proxy, suffix })) {
@@ -172,8 +173,15 @@ export function createIncrementalCompiler(
         ),
         inboundProtocolsOf(index, proxy),
       );
-      // Gateways: the servers of the Istio Gateways selecting them (the Node ingress gateway listens on them).
-      const result = attachGatewayServers(protocols, gatewayServersOf(index, proxy, suffix));
+      // Gateways: the servers of the Istio Gateways selecting them (the Node ingress gateway listens on
+      // them) and the TCP / TLS passthrough listeners of the Gateway API Gateways they implement.
+      const servers = withGatewayApiStreamServers(
+        gatewayServersOf(index, proxy, suffix),
+        index,
+        proxy,
+        suffix,
+      );
+      const result = attachGatewayServers(protocols, servers);
       const changed = result.snapshot.version !== lastVersion;
       lastVersion = result.snapshot.version;
       return { ...result, changed };

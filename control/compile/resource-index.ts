@@ -16,7 +16,8 @@ import {
   gatewayApiTokens,
 } from "./gateway-api-index.ts";
 import { resolveHost, serviceFqdn } from "./host-names.ts";
-import { type ServiceEntryView, serviceEntryServices } from "./service-entries.ts";
+import { type ServiceEntryService, type ServiceEntryView, serviceEntryServices } from "./service-entries.ts";
+import { type IgnoredEntry, selectServiceEntryHosts } from "./service-entry-hosts.ts";
 
 /** A validated resource with what every step needs to name and order it. */
 export interface Indexed<S> {
@@ -36,6 +37,8 @@ export interface IndexedService extends Indexed<ServiceSpec> {
   ports: ServicePort[];
   /** Set when the service is a host of a ServiceEntry (`fqdn` is that host). */
   entry?: ServiceEntryView;
+  /** ServiceEntries of the same host this service made the proxy ignore (warned as JIBE2050). */
+  ignoredEntries?: IgnoredEntry[];
 }
 
 export interface IndexedDestinationRule extends Indexed<DestinationRuleSpec> {
@@ -112,6 +115,8 @@ export function resolveGatewayName(gateway: string, namespace: string): string {
 export function buildResourceIndex(
   entries: Iterable<[string, StoredResource]>,
   suffix: string,
+  /** The proxy's namespace: ServiceEntries of one host are picked as its sidecar scope would. */
+  proxyNamespace?: string,
 ): ResourceIndex {
   const index: ResourceIndex = {
     services: new Map(),
@@ -124,7 +129,7 @@ export function buildResourceIndex(
     ingresses: [],
     gatewayApi: emptyGatewayApiIndex(),
   };
-  const serviceEntryHosts: IndexedService[] = [];
+  const serviceEntryHosts: ServiceEntryService[] = [];
   for (const [key, resource] of entries) {
     const { namespace } = resource.metadata;
     switch (resource.kind) {
@@ -173,16 +178,37 @@ export function buildResourceIndex(
         break;
       case "KubernetesGateway":
       case "HTTPRoute":
+      case "GRPCRoute":
+      case "TCPRoute":
+      case "TLSRoute":
       case "ReferenceGrant":
         addGatewayApiResource(index.gatewayApi, resource.kind, indexed(key, resource));
+        break;
+      case "Namespace":
+        index.gatewayApi.namespaceLabels.set(resource.metadata.name, resource.metadata.labels ?? {});
         break;
       default:
         break;
     }
   }
-  // A Kubernetes Service of the same name wins, as Istio prefers it; then the oldest ServiceEntry.
-  for (const service of serviceEntryHosts.sort(byCreation))
-    if (!index.services.has(service.fqdn)) index.services.set(service.fqdn, service);
+  // A Kubernetes Service of the same name wins, as Istio prefers it (no "domain squatting" by a
+  // ServiceEntry); entries of one host are picked and merged as Istio's sidecar scope does.
+  for (const service of selectServiceEntryHosts(serviceEntryHosts.sort(byCreation), proxyNamespace)) {
+    const kubernetes = index.services.get(service.fqdn);
+    if (!kubernetes) index.services.set(service.fqdn, service);
+    else
+      index.services.set(service.fqdn, {
+        ...kubernetes,
+        ignoredEntries: [
+          service.ref,
+          ...(service.entry.merged ?? []),
+          ...(service.ignoredEntries ?? []).map((e) => e.ref),
+        ].map((ref) => ({
+          ref,
+          reason: `host ${service.fqdn} is the Kubernetes ${kubernetes.ref}, which Istio prefers over ServiceEntries; this ServiceEntry is ignored for it: rename the host, or delete the entry`,
+        })),
+      });
+  }
   finishGatewayApiIndex(index.gatewayApi);
   index.sidecars.sort(byCreation);
   index.ingresses.sort(byCreation);
@@ -232,7 +258,11 @@ export function resourceTokens(resource: StoredResource, suffix: string): string
       return ["mesh-config"];
     case "KubernetesGateway":
     case "HTTPRoute":
+    case "GRPCRoute":
+    case "TCPRoute":
+    case "TLSRoute":
     case "ReferenceGrant":
+    case "Namespace":
       return gatewayApiTokens(resource, suffix);
     default:
       return [];

@@ -114,7 +114,8 @@ describe("Kubernetes adapter: bookinfo from the API server to a sidecar", () => 
     ]);
     expect(services[0]!.resource.spec).not.toHaveProperty("clusterIP");
     expect(cluster.adapter.stats).toMatchObject({ rejected: 0, watchErrors: 0 });
-    expect(cluster.adapter.stats.applied).toBe(4 + 6 + 4 + 1); // Services, Pods, DestinationRules, VirtualService
+    // Services, Pods, DestinationRules, VirtualService, Namespace default (for listener selectors)
+    expect(cluster.adapter.stats.applied).toBe(4 + 6 + 4 + 1 + 1);
   });
 
   it("follows a change and a deletion, one bus event each", async () => {
@@ -183,7 +184,13 @@ describe("Kubernetes adapter: watch expiry, bookmarks, API-server restart", () =
   it("resyncs after 410 Gone with no event when nothing changed", async () => {
     const lists = cluster.api.requests.lists;
     const events = await eventsDuring(0, async () => {
-      cluster.api.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "unrelated" } });
+      // Watched (a Pod) but behind no Service: nothing for the mesh.
+      cluster.api.apply({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "unrelated", namespace: "default", labels: { app: "unrelated" } },
+        spec: { containers: [{ name: "app", image: "unrelated" }] },
+      });
       cluster.api.dropWatches();
       cluster.api.compact();
       await waitFor(() => cluster.api.requests.lists >= lists + 6, { what: "informers relist" });
@@ -209,7 +216,12 @@ describe("Kubernetes adapter: watch expiry, bookmarks, API-server restart", () =
   });
 
   it("resumes from a bookmark without relisting", async () => {
-    cluster.api.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "bookmarked" } });
+    cluster.api.apply({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "bookmarked", namespace: "default", labels: { app: "bookmarked" } },
+      spec: { containers: [{ name: "app", image: "bookmarked" }] },
+    });
     cluster.api.bookmark();
     await new Promise((r) => setTimeout(r, 100)); // bookmarks reach the informers
     const lists = cluster.api.requests.lists;

@@ -82,10 +82,16 @@ const ISTIO_KINDS = new Set<string>([
 const GATEWAY_STATUS_INPUTS = new Set<string>([
   "KubernetesGateway",
   "HTTPRoute",
+  "GRPCRoute",
+  "TCPRoute",
+  "TLSRoute",
   "ReferenceGrant",
   "Service",
   "GatewayClass",
+  "Namespace",
 ]);
+/** Cluster-scoped kinds the mesh stores under the namespace "default" (as `toMeshDocument` does). */
+const CLUSTER_SCOPED = new Set<string>(["Namespace"]);
 const GATEWAY_STATUS_KEY = "gateway-api-status";
 
 /**
@@ -142,7 +148,7 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
 
   async function reconcilePublished(kind: PublishedKind, namespace: string, name: string): Promise<void> {
     const ref = { kind, namespace, name };
-    const object = informers[kind].get(name, namespace) as KubeObjectLike | undefined;
+    const object = cached(kind, namespace, name);
     // Queued behind this publish, so the status is computed from what the mesh then holds.
     if (GATEWAY_STATUS_INPUTS.has(kind)) queue.add(GATEWAY_STATUS_KEY);
     if (!object || !isServedByJibe(kind, object)) return unpublish(ref);
@@ -220,12 +226,18 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
   async function reconcileGatewayApiStatus(): Promise<void> {
     if (!synced) return; // once, after the initial lists are published
     const routes = informers.HTTPRoute.list() as KubeObjectLike[];
+    const others = {
+      grpcRoutes: informers.GRPCRoute.list() as KubeObjectLike[],
+      tcpRoutes: informers.TCPRoute.list() as KubeObjectLike[],
+      tlsRoutes: informers.TLSRoute.list() as KubeObjectLike[],
+    };
     const gateways = informers.KubernetesGateway.list() as KubeObjectLike[];
-    if (routes.length === 0 && gateways.length === 0) return;
+    if (routes.length + gateways.length + Object.values(others).flat().length === 0) return;
     const wanted = computeGatewayApiStatus({
       gatewayClasses: informers.GatewayClass.list() as KubeObjectLike[],
       gateways,
       routes,
+      ...others,
       resources: (await mesh.list()).map((view) => view.resource),
     });
     const now = clock();
@@ -239,6 +251,16 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
       const status = mergeRouteStatus(route.status, want, now);
       if (status) await writeStatus("HTTPRoute", { ...route, status });
     }
+    for (const [kind, list, want] of [
+      ["GRPCRoute", others.grpcRoutes, wanted.grpcRoutes],
+      ["TCPRoute", others.tcpRoutes, wanted.tcpRoutes],
+      ["TLSRoute", others.tlsRoutes, wanted.tlsRoutes],
+    ] as const)
+      for (const route of list) {
+        const parents = want.get(`${route.metadata?.namespace}/${route.metadata?.name}`) ?? [];
+        const status = mergeRouteStatus(route.status, parents, now);
+        if (status) await writeStatus(kind, { ...route, status });
+      }
   }
 
   async function writeStatus(kind: StatusKind, object: KubeObjectLike): Promise<void> {
@@ -293,9 +315,14 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
     for (const key of owned) {
       const [kind = "", namespace = "", name = ""] = key.split("|");
       if (derived.get(namespace)?.has(name) && kind === "WorkloadEntry") continue;
-      if (kind in PUBLISHED_KINDS && !informers[kind as PublishedKind].get(name, namespace))
+      if (kind in PUBLISHED_KINDS && !cached(kind as PublishedKind, namespace, name))
         queue.add(`${kind}|${namespace}|${name}`);
     }
+  }
+
+  function cached(kind: PublishedKind, namespace: string, name: string): KubeObjectLike | undefined {
+    const scope = CLUSTER_SCOPED.has(kind) ? undefined : namespace;
+    return informers[kind].get(name, scope) as KubeObjectLike | undefined;
   }
 
   function namespaceState(namespace: string): Map<string, string> {
@@ -308,7 +335,7 @@ export async function startKubernetesAdapter(opts: KubernetesAdapterOptions): Pr
     const informer = kube.informer(kind);
     informers[kind] = informer;
     const enqueue = (object: KubernetesObject) => {
-      const ns = object.metadata?.namespace ?? "";
+      const ns = CLUSTER_SCOPED.has(kind) ? "default" : (object.metadata?.namespace ?? "");
       if (kind === "EndpointSlice" || kind === "Pod") queue.add(`workloads|${ns}`);
       else if (kind === "GatewayClass") queue.add(GATEWAY_STATUS_KEY);
       else if (kind in PUBLISHED_KINDS) queue.add(`${kind}|${ns}|${object.metadata?.name ?? ""}`);

@@ -90,7 +90,7 @@ beforeAll(async () => {
       gatewayClassName: className,
       listeners: [
         { name: "http", port: 80, protocol: "HTTP", hostname: "bookinfo.example.com" },
-        { name: "tcp", port: 9000, protocol: "TCP" },
+        { name: "udp", port: 9000, protocol: "UDP" },
       ],
     },
   });
@@ -164,8 +164,8 @@ describe("Gateway API status written by the adapter", () => {
       "Accepted=True",
       "Programmed=True",
     ]);
-    // ok and lost attach to "http"; elsewhere is not allowed; nothing attaches to the TCP listener.
-    expect(status.listeners.map((l) => `${l.name}:${l.attachedRoutes}`)).toEqual(["http:2", "tcp:0"]);
+    // ok and lost attach to "http"; elsewhere is not allowed; nothing attaches to the UDP listener.
+    expect(status.listeners.map((l) => `${l.name}:${l.attachedRoutes}`)).toEqual(["http:2", "udp:0"]);
     expect(status.listeners[1]?.conditions[0]).toMatchObject({
       status: "False",
       reason: "UnsupportedProtocol",

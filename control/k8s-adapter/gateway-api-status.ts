@@ -1,6 +1,6 @@
 import type { StoredResource } from "../../broker/events.ts";
 import { compile } from "../compile/compile.ts";
-import { acceptsRoute } from "../compile/gateway-api-units.ts";
+import { acceptsRoute, listenerRouteKinds } from "../compile/gateway-api-units.ts";
 import type { Diagnostic } from "../compile/snapshot.ts";
 import {
   GATEWAY_API_GROUP,
@@ -34,6 +34,10 @@ export interface GatewayApiInputs {
   gatewayClasses: readonly KubeObjectLike[];
   gateways: readonly KubeObjectLike[];
   routes: readonly KubeObjectLike[];
+  /** GRPCRoutes, TCPRoutes and TLSRoutes (status parents as for HTTPRoutes). */
+  grpcRoutes?: readonly KubeObjectLike[];
+  tcpRoutes?: readonly KubeObjectLike[];
+  tlsRoutes?: readonly KubeObjectLike[];
   /** What the mesh holds (what proxies compile). */
   resources: readonly StoredResource[];
 }
@@ -42,6 +46,9 @@ export interface GatewayApiInputs {
 export interface GatewayApiStatus {
   gateways: Map<string, { conditions: Condition[]; listeners: ListenerStatus[] }>;
   routes: Map<string, RouteParentStatus[]>;
+  grpcRoutes: Map<string, RouteParentStatus[]>;
+  tcpRoutes: Map<string, RouteParentStatus[]>;
+  tlsRoutes: Map<string, RouteParentStatus[]>;
 }
 
 export interface ListenerStatus {
@@ -96,8 +103,20 @@ export function computeGatewayApiStatus(inputs: GatewayApiInputs): GatewayApiSta
     const proxy = { id: `gateway~status~${gatewayKey}`, role: "gateway" as const, namespace, labels: {} };
     diagnostics.push(...attachDiagnostics(compile(inputs.resources, { ...proxy, gateways: [gatewayKey] })));
   }
+  const allRoutes = [
+    ...inputs.routes.map((route) => ({ kind: "HTTPRoute", route })),
+    ...(inputs.grpcRoutes ?? []).map((route) => ({ kind: "GRPCRoute", route })),
+    ...(inputs.tcpRoutes ?? []).map((route) => ({ kind: "TCPRoute", route })),
+    ...(inputs.tlsRoutes ?? []).map((route) => ({ kind: "TLSRoute", route })),
+  ];
+  const namespaceLabels = new Map(
+    inputs.resources
+      .filter((r) => r.kind === "Namespace")
+      .map((r) => [r.metadata.name, r.metadata.labels ?? {}] as const),
+  );
   const meshNamespaces = new Set(
-    inputs.routes
+    allRoutes
+      .map((r) => r.route)
       .filter((r) => routeSpec(r).parentRefs?.some(isServiceParent))
       .map((r) => r.metadata?.namespace ?? "default"),
   );
@@ -108,11 +127,13 @@ export function computeGatewayApiStatus(inputs: GatewayApiInputs): GatewayApiSta
 
   diagnostics.push(...resolveRefsDiagnostics(inputs.resources));
 
-  const routes = new Map<string, RouteParentStatus[]>();
+  const byKind = new Map<string, Map<string, RouteParentStatus[]>>(
+    ["HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute"].map((kind) => [kind, new Map()]),
+  );
   const attached = new Map<string, Map<string, number>>(); // gateway → listener → routes
-  for (const route of inputs.routes) {
+  for (const { kind, route } of allRoutes) {
     const routeKey = key(route);
-    const resource = `HTTPRoute/${routeKey}`;
+    const resource = `${kind}/${routeKey}`;
     const generation = route.metadata?.generation;
     const mine = diagnostics.filter((d) => d.resource === resource);
     const unresolved = mine.find((d) => d.code === "JIBE2061");
@@ -148,13 +169,17 @@ export function computeGatewayApiStatus(inputs: GatewayApiInputs): GatewayApiSta
           if (
             (parent.sectionName === undefined || listener.name === parent.sectionName) &&
             (parent.port === undefined || listener.port === parent.port) &&
-            acceptsRoute(listener, gateway.metadata?.namespace ?? "default", route.metadata?.namespace ?? "")
+            acceptsRoute(listener, gateway.metadata?.namespace ?? "default", {
+              namespace: route.metadata?.namespace ?? "",
+              kind,
+              namespaceLabels,
+            })
           )
             counts.set(listener.name, (counts.get(listener.name) ?? 0) + 1);
         attached.set(parentKey, counts);
       }
     }
-    if (parents.length > 0) routes.set(routeKey, parents);
+    if (parents.length > 0) byKind.get(kind)?.set(routeKey, parents);
   }
 
   const gateways = new Map<string, { conditions: Condition[]; listeners: ListenerStatus[] }>();
@@ -171,12 +196,24 @@ export function computeGatewayApiStatus(inputs: GatewayApiInputs): GatewayApiSta
           condition("Programmed", false, "Invalid", undefined, "not published to the mesh"),
         ];
     const listeners = ((gateway.spec as KubernetesGatewaySpec).listeners ?? []).map((listener) => {
-      const http = listener.protocol === "HTTP" || listener.protocol === "HTTPS";
+      const http = ["HTTP", "HTTPS", "TCP"].includes(listener.protocol) || passthrough(listener);
+      const kinds = listenerRouteKinds(listener);
+      const invalidKinds = (listener.allowedRoutes?.kinds ?? []).filter(
+        (k) => (k.group ?? GATEWAY_API_GROUP) !== GATEWAY_API_GROUP || !kinds.includes(k.kind),
+      );
       const listenerConditions = http
         ? [
             condition("Accepted", true, "Accepted", undefined, "listener accepted"),
             condition("Programmed", ok, ok ? "Programmed" : "Invalid", undefined, "listener programmed"),
-            condition("ResolvedRefs", true, "ResolvedRefs", undefined, "references resolved"),
+            invalidKinds.length > 0
+              ? condition(
+                  "ResolvedRefs",
+                  false,
+                  "InvalidRouteKinds",
+                  undefined,
+                  `route kinds ${invalidKinds.map((k) => k.kind).join(", ")} are not supported on a ${listener.protocol} listener; use ${listenerRouteKinds({ ...listener, allowedRoutes: {} }).join(" or ")}`,
+                )
+              : condition("ResolvedRefs", true, "ResolvedRefs", undefined, "references resolved"),
           ]
         : [
             condition(
@@ -184,30 +221,38 @@ export function computeGatewayApiStatus(inputs: GatewayApiInputs): GatewayApiSta
               false,
               "UnsupportedProtocol",
               undefined,
-              `${listener.protocol} is not served`,
+              `${listener.protocol} is not served${listener.protocol === "TLS" ? " unless tls.mode is Passthrough (TLSRoute)" : ""}`,
             ),
             condition("Programmed", false, "Invalid", undefined, "listener not programmed"),
           ];
       return {
         name: listener.name,
-        supportedKinds: http ? [{ group: GATEWAY_API_GROUP, kind: "HTTPRoute" }] : [],
+        supportedKinds: kinds.map((kind) => ({ group: GATEWAY_API_GROUP, kind })),
         attachedRoutes: attached.get(gatewayKey)?.get(listener.name) ?? 0,
         conditions: listenerConditions.map((c) => withGeneration(c, generation)),
       };
     });
     gateways.set(gatewayKey, { conditions: conditions.map((c) => withGeneration(c, generation)), listeners });
   }
-  return { gateways, routes };
+  const empty = new Map<string, RouteParentStatus[]>();
+  return {
+    gateways,
+    routes: byKind.get("HTTPRoute") ?? empty,
+    grpcRoutes: byKind.get("GRPCRoute") ?? empty,
+    tcpRoutes: byKind.get("TCPRoute") ?? empty,
+    tlsRoutes: byKind.get("TLSRoute") ?? empty,
+  };
 }
 
 const PROBE = { name: "jibe-resolved-refs-probe", namespace: "jibe-system" };
 
 /**
- * JIBE2061 for every HTTPRoute, attached or not: the routes (renamed nothing, parents replaced) attached
- * to one probe Gateway that accepts them all, compiled for that Gateway's proxy.
+ * JIBE2061 for every HTTPRoute, GRPCRoute, TCPRoute and TLSRoute, attached or not: the routes (renamed nothing, parents
+ * replaced) attached to one probe Gateway that accepts them all, compiled for that Gateway's proxy.
  */
 function resolveRefsDiagnostics(resources: readonly StoredResource[]): Diagnostic[] {
-  if (!resources.some((r) => r.kind === "HTTPRoute")) return [];
+  const isRoute = (r: StoredResource) => ROUTE_KINDS.includes(r.kind);
+  if (!resources.some(isRoute)) return [];
   const probe: StoredResource = {
     apiVersion: `${GATEWAY_API_GROUP}/v1`,
     kind: "KubernetesGateway",
@@ -216,13 +261,19 @@ function resolveRefsDiagnostics(resources: readonly StoredResource[]): Diagnosti
       gatewayClassName: JIBE_GATEWAY_CLASS,
       listeners: [
         { name: "probe", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "All" } } },
+        { name: "tcp", port: 81, protocol: "TCP", allowedRoutes: { namespaces: { from: "All" } } },
+        {
+          name: "tls",
+          port: 82,
+          protocol: "TLS",
+          tls: { mode: "Passthrough" },
+          allowedRoutes: { namespaces: { from: "All" } },
+        },
       ],
     } satisfies KubernetesGatewaySpec,
   };
   const probed = resources.map((r) =>
-    r.kind === "HTTPRoute"
-      ? { ...r, spec: { ...(r.spec as HttpRouteApiSpec), parentRefs: [{ ...PROBE }] } }
-      : r,
+    isRoute(r) ? { ...r, spec: { ...(r.spec as HttpRouteApiSpec), parentRefs: [{ ...PROBE }] } } : r,
   );
   const proxy = {
     id: "gateway~status~probe",
@@ -236,7 +287,18 @@ function resolveRefsDiagnostics(resources: readonly StoredResource[]): Diagnosti
   }).diagnostics.filter((d) => d.code === "JIBE2061");
 }
 
-const ATTACH_REASONS = ["NotAllowedByListeners", "NoMatchingListenerHostname", "NoMatchingParent"];
+const ROUTE_KINDS = ["HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute"];
+
+function passthrough(listener: { protocol: string; tls?: { mode?: string } | undefined }): boolean {
+  return listener.protocol === "TLS" && listener.tls?.mode === "Passthrough";
+}
+
+const ATTACH_REASONS = [
+  "NotAllowedByListeners",
+  "NoMatchingListenerHostname",
+  "NoMatchingParent",
+  "Conflicted",
+];
 const RESOLVE_REASONS = ["RefNotPermitted", "BackendNotFound", "InvalidKind"];
 
 /** The Gateway API reason the compiler names in its message, else `fallback`. */

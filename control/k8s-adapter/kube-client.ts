@@ -29,6 +29,10 @@ export const WATCHED_KINDS = {
   // The Gateway API's Gateway; `KubernetesGateway` in the mesh model, so it never meets Istio's Gateway.
   KubernetesGateway: { group: "gateway.networking.k8s.io", version: "v1", plural: "gateways" },
   HTTPRoute: { group: "gateway.networking.k8s.io", version: "v1", plural: "httproutes" },
+  GRPCRoute: { group: "gateway.networking.k8s.io", version: "v1", plural: "grpcroutes" },
+  // Experimental channel: a cluster with only the standard CRDs answers 404 (looked for again now and then).
+  TCPRoute: { group: "gateway.networking.k8s.io", version: "v1alpha2", plural: "tcproutes" },
+  TLSRoute: { group: "gateway.networking.k8s.io", version: "v1alpha2", plural: "tlsroutes" },
   ReferenceGrant: { group: "gateway.networking.k8s.io", version: "v1beta1", plural: "referencegrants" },
   // Cluster-scoped; read only to tell which Gateways are Jibe's (controllerName jibe.dev/gateway-controller).
   GatewayClass: { group: "gateway.networking.k8s.io", version: "v1", plural: "gatewayclasses" },
@@ -95,8 +99,14 @@ export type IstioStatusKind =
   | "Sidecar"
   | "Gateway";
 
-/** Every kind whose `status` the adapter writes: the Istio kinds and the Gateway API's Gateway and HTTPRoute. */
-export type StatusKind = IstioStatusKind | "KubernetesGateway" | "HTTPRoute";
+/** Every kind whose `status` the adapter writes: the Istio kinds and the Gateway API's Gateway and routes. */
+export type StatusKind =
+  | IstioStatusKind
+  | "KubernetesGateway"
+  | "HTTPRoute"
+  | "GRPCRoute"
+  | "TCPRoute"
+  | "TLSRoute";
 
 /** The Kubernetes calls the adapter makes. */
 export interface KubeApi {
@@ -144,6 +154,9 @@ export function createKubeApi(kc: KubeConfigType, opts: { watchTimeoutSeconds?: 
     Ingress: () => networking.listIngressForAllNamespaces(),
     KubernetesGateway: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.KubernetesGateway),
     HTTPRoute: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.HTTPRoute),
+    GRPCRoute: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.GRPCRoute),
+    TCPRoute: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.TCPRoute),
+    TLSRoute: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.TLSRoute),
     ReferenceGrant: () => custom.listCustomObjectForAllNamespaces(WATCHED_KINDS.ReferenceGrant),
     GatewayClass: () => custom.listClusterCustomObject(WATCHED_KINDS.GatewayClass),
   };

@@ -52,6 +52,11 @@ export const PUBLISHED_KINDS = {
   Ingress: "networking.k8s.io/v1",
   KubernetesGateway: "gateway.networking.k8s.io/v1",
   HTTPRoute: "gateway.networking.k8s.io/v1",
+  GRPCRoute: "gateway.networking.k8s.io/v1",
+  TCPRoute: "gateway.networking.k8s.io/v1alpha2",
+  TLSRoute: "gateway.networking.k8s.io/v1alpha2",
+  // Labels only (listener allowedRoutes selectors); cluster-scoped, published as namespace "default".
+  Namespace: "v1",
   ReferenceGrant: "gateway.networking.k8s.io/v1beta1",
 } as const;
 
@@ -106,7 +111,7 @@ export function toMeshDocument(kind: PublishedKind, object: KubeObjectLike, clus
       ...(meta.labels && Object.keys(meta.labels).length > 0 ? { labels: { ...meta.labels } } : {}),
       annotations,
     },
-    spec: kind === "Service" ? serviceSpec(object.spec) : (object.spec ?? {}),
+    spec: kind === "Service" ? serviceSpec(object.spec) : kind === "Namespace" ? {} : (object.spec ?? {}),
   };
 }
 

@@ -9,9 +9,10 @@ import {
   type HttpRouteRule,
   isServiceRef,
   type KubernetesGatewaySpec,
+  type Listener,
   type ReferenceGrantSpec,
 } from "./gateway-api.ts";
-import { checkDuration, checkHeaderName, checkPort, checkRegex } from "./istio-fields.ts";
+import { checkDuration, checkHeaderName, checkLabels, checkPort, checkRegex } from "./istio-fields.ts";
 import { isHostName, isIpAddress } from "./names.ts";
 
 /**
@@ -132,7 +133,7 @@ function checkRule(rule: HttpRouteRule, at: PathSegment[], report: Reporter): vo
   });
 }
 
-function checkFilters(filters: readonly HttpRouteFilter[], at: PathSegment[], report: Reporter): void {
+export function checkFilters(filters: readonly HttpRouteFilter[], at: PathSegment[], report: Reporter): void {
   const seen = new Set<string>();
   filters.forEach((f, i) => {
     const path = [...at, i];
@@ -227,7 +228,7 @@ function checkHeaderModifier(
   });
 }
 
-function checkHostname(host: string, at: PathSegment[], report: Reporter, wildcard = true): void {
+export function checkHostname(host: string, at: PathSegment[], report: Reporter, wildcard = true): void {
   const rest = wildcard && host.startsWith("*.") ? host.slice(2) : host;
   if (isIpAddress(rest) || !isHostName(rest))
     report.error(
@@ -251,18 +252,39 @@ export function checkKubernetesGateway(spec: KubernetesGatewaySpec, report: Repo
     names.add(l.name);
     checkPort(l.port, [...at, "port"], report);
     if (l.hostname !== undefined) checkHostname(l.hostname, [...at, "hostname"], report);
-    if (l.protocol !== "HTTP" && l.protocol !== "HTTPS")
+    const passthrough = l.protocol === "TLS" && l.tls?.mode === "Passthrough";
+    if (!["HTTP", "HTTPS", "TCP"].includes(l.protocol) && !passthrough)
       report.warn(
         "JIBE1013",
         [...at, "protocol"],
-        `protocol ${l.protocol} is accepted but Jibe routes only HTTP and HTTPS listeners (HTTPRoute)`,
+        `protocol ${l.protocol}${l.protocol === "TLS" ? ` (tls.mode ${l.tls?.mode ?? "Terminate"})` : ""} is accepted but Jibe routes only HTTP and HTTPS listeners (HTTPRoute, GRPCRoute), TCP (TCPRoute) and TLS Passthrough (TLSRoute)`,
       );
-    if (l.allowedRoutes?.namespaces?.from === "Selector")
-      report.warn(
-        "JIBE1013",
-        [...at, "allowedRoutes", "namespaces", "from"],
-        "from: Selector needs Namespace labels, which Jibe does not track yet: no route attaches through this listener; use All or Same",
-      );
+    checkAllowedNamespaces(l, [...at, "allowedRoutes", "namespaces"], report);
+  });
+}
+
+/**
+ * `from: Selector` needs a `selector` (the CRD's CEL rule), whose expressions are well-formed:
+ * In/NotIn with values, Exists/DoesNotExist without.
+ */
+function checkAllowedNamespaces(listener: Listener, at: PathSegment[], report: Reporter): void {
+  const namespaces = listener.allowedRoutes?.namespaces;
+  if (namespaces?.from === "Selector" && namespaces.selector === undefined)
+    report.error(
+      "JIBE1012",
+      [...at, "selector"],
+      'from: Selector needs a selector over Namespace labels, e.g. selector: { matchLabels: { team: "a" } }',
+    );
+  const selector = namespaces?.selector;
+  if (!selector) return;
+  checkLabels(selector.matchLabels, [...at, "selector", "matchLabels"], report);
+  (selector.matchExpressions ?? []).forEach((e, i) => {
+    const path = [...at, "selector", "matchExpressions", i, "values"];
+    const wantsValues = e.operator === "In" || e.operator === "NotIn";
+    if (wantsValues && !e.values?.length)
+      report.error("JIBE1012", path, `operator ${e.operator} needs at least one value`);
+    if (!wantsValues && e.values?.length)
+      report.error("JIBE1022", path, `operator ${e.operator} takes no values; remove them`);
   });
 }
 

@@ -11,7 +11,7 @@ import { z } from "zod";
 /** The API group of every Gateway API kind. */
 export const GATEWAY_API_GROUP = "gateway.networking.k8s.io";
 
-const parentRefSchema = z.strictObject({
+export const parentRefSchema = z.strictObject({
   group: z.string().optional(),
   kind: z.string().optional(),
   namespace: z.string().optional(),
@@ -22,7 +22,7 @@ const parentRefSchema = z.strictObject({
 /** `ParentReference`: a Gateway (default) or, for mesh (GAMMA) routes, a Service. */
 export type ParentRef = z.infer<typeof parentRefSchema>;
 
-const backendObjectRefSchema = z.strictObject({
+export const backendObjectRefSchema = z.strictObject({
   group: z.string().optional(),
   kind: z.string().optional(),
   name: z.string(),
@@ -34,7 +34,7 @@ export type BackendObjectRef = z.infer<typeof backendObjectRefSchema>;
 
 const headerEntrySchema = z.strictObject({ name: z.string(), value: z.string() });
 
-const headerModifierSchema = z.strictObject({
+export const headerModifierSchema = z.strictObject({
   set: z.array(headerEntrySchema).optional(),
   add: z.array(headerEntrySchema).optional(),
   remove: z.array(z.string()).optional(),
@@ -50,7 +50,8 @@ const pathModifierSchema = z.strictObject({
 /** `HTTPPathModifier`. */
 export type PathModifier = z.infer<typeof pathModifierSchema>;
 
-const filterFields = {
+/** The fields of `HTTPRouteFilter`, one per filter type (GRPCRoute filters use a subset). */
+export const filterFields = {
   requestHeaderModifier: headerModifierSchema.optional(),
   responseHeaderModifier: headerModifierSchema.optional(),
   requestMirror: z
@@ -105,7 +106,7 @@ const filterSchema = z.strictObject({
 /** `HTTPRouteFilter`. */
 export type HttpRouteFilter = z.infer<typeof filterSchema>;
 
-const valueMatchSchema = z.strictObject({
+export const valueMatchSchema = z.strictObject({
   type: z.enum(["Exact", "RegularExpression"]).optional(),
   name: z.string(),
   value: z.string(),
@@ -160,6 +161,21 @@ export const httpRouteApiSpecSchema = z.strictObject({
 });
 export type HttpRouteApiSpec = z.infer<typeof httpRouteApiSpecSchema>;
 
+const labelSelectorSchema = z.strictObject({
+  matchLabels: z.record(z.string(), z.string()).optional(),
+  matchExpressions: z
+    .array(
+      z.strictObject({
+        key: z.string(),
+        operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
+        values: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
+});
+/** A Kubernetes `LabelSelector` (over Namespace labels for `allowedRoutes.namespaces.selector`). */
+export type LabelSelector = z.infer<typeof labelSelectorSchema>;
+
 const listenerSchema = z.strictObject({
   name: z.string(),
   hostname: z.string().optional(),
@@ -178,7 +194,7 @@ const listenerSchema = z.strictObject({
       namespaces: z
         .strictObject({
           from: z.enum(["All", "Same", "Selector"]).optional(),
-          selector: z.unknown().optional(),
+          selector: labelSelectorSchema.optional(),
         })
         .optional(),
       kinds: z.array(z.strictObject({ group: z.string().optional(), kind: z.string() })).optional(),

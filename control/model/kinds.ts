@@ -22,6 +22,10 @@ export const SUPPORTED_KINDS = [
   "HTTPRoute",
   "ReferenceGrant",
   "GatewayClass",
+  "GRPCRoute",
+  "Namespace",
+  "TCPRoute",
+  "TLSRoute",
 ] as const;
 
 /** One of {@link SUPPORTED_KINDS}. */
@@ -63,6 +67,12 @@ export const KIND_API_VERSIONS: Readonly<Record<SupportedKind, readonly string[]
     "gateway.networking.k8s.io/v1alpha2",
   ],
   GatewayClass: GATEWAY_API_VERSIONS,
+  GRPCRoute: [...GATEWAY_API_VERSIONS, "gateway.networking.k8s.io/v1alpha2"],
+  // Kept for its labels (listener allowedRoutes selectors); cluster-scoped, stored as namespace "default".
+  Namespace: ["v1"],
+  // Experimental channel.
+  TCPRoute: ["gateway.networking.k8s.io/v1alpha2"],
+  TLSRoute: ["gateway.networking.k8s.io/v1alpha2", "gateway.networking.k8s.io/v1alpha3"],
 };
 
 const ALIASES: Readonly<Record<string, SupportedKind>> = {
@@ -114,6 +124,15 @@ const ALIASES: Readonly<Record<string, SupportedKind>> = {
   gatewayclass: "GatewayClass",
   gatewayclasses: "GatewayClass",
   gc: "GatewayClass",
+  grpcroute: "GRPCRoute",
+  grpcroutes: "GRPCRoute",
+  namespace: "Namespace",
+  namespaces: "Namespace",
+  ns: "Namespace",
+  tcproute: "TCPRoute",
+  tcproutes: "TCPRoute",
+  tlsroute: "TLSRoute",
+  tlsroutes: "TLSRoute",
 };
 
 /**
@@ -125,9 +144,6 @@ export const KNOWN_UNSUPPORTED_KINDS: Readonly<Record<string, string>> = {
   EnvoyFilter: "networking.istio.io",
   ProxyConfig: "networking.istio.io",
   WasmPlugin: "extensions.istio.io",
-  GRPCRoute: "gateway.networking.k8s.io",
-  TCPRoute: "gateway.networking.k8s.io",
-  TLSRoute: "gateway.networking.k8s.io",
   Endpoints: "v1",
   EndpointSlice: "discovery.k8s.io",
 };

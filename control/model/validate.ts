@@ -18,6 +18,7 @@ import {
   checkKubernetesGateway,
   checkReferenceGrant,
 } from "./gateway-api-checks.ts";
+import { checkGrpcRoute, grpcRouteSpecSchema } from "./grpc-route.ts";
 import { checkIngress, ingressSpecSchema } from "./ingress.ts";
 import {
   internalKind,
@@ -29,12 +30,14 @@ import {
   type SupportedKind,
 } from "./kinds.ts";
 import { checkMeshConfigMap, configMapDataSchema } from "./mesh-config.ts";
+import { checkNamespace, namespaceSpecSchema } from "./namespace.ts";
 import { checkPeerAuthentication, peerAuthenticationSpecSchema } from "./peer-authentication.ts";
 import { checkRequestAuthentication, requestAuthenticationSpecSchema } from "./request-authentication.ts";
 import { DEFAULT_NAMESPACE, documentSchema, readMetadata } from "./resource.ts";
 import { checkService, serviceSpecSchema } from "./service.ts";
 import { checkServiceEntry, serviceEntrySpecSchema } from "./service-entry.ts";
 import { checkSidecar, sidecarSpecSchema } from "./sidecar.ts";
+import { checkStreamRoute, tcpRouteSpecSchema, tlsRouteSpecSchema } from "./stream-routes.ts";
 import { checkTelemetry, telemetrySpecSchema } from "./telemetry.ts";
 import { virtualServiceSpecSchema } from "./virtual-service.ts";
 import { checkVirtualService } from "./virtual-service-checks.ts";
@@ -64,6 +67,10 @@ const RULES: Readonly<Record<SupportedKind, KindRules>> = {
   HTTPRoute: { schema: httpRouteApiSpecSchema, check: checkHttpRouteApi },
   ReferenceGrant: { schema: referenceGrantSpecSchema, check: checkReferenceGrant },
   GatewayClass: { schema: gatewayClassSpecSchema, check: checkGatewayClass },
+  GRPCRoute: { schema: grpcRouteSpecSchema, check: checkGrpcRoute },
+  Namespace: { schema: namespaceSpecSchema, check: checkNamespace },
+  TCPRoute: { schema: tcpRouteSpecSchema, check: checkStreamRoute },
+  TLSRoute: { schema: tlsRouteSpecSchema, check: checkStreamRoute },
 };
 
 /** Result of {@link validateResource}: warnings may accompany a valid resource. */
@@ -93,7 +100,7 @@ export function validateResource(doc: unknown, opts: { index?: number } = {}): V
     );
     return { ok: false, diagnostics: report.diagnostics };
   }
-  const raw = configMapAsSpec(doc as Record<string, unknown>);
+  const raw = namespaceWithSpec(configMapAsSpec(doc as Record<string, unknown>));
   const kind = typeof raw.kind === "string" ? internalKind(raw.apiVersion, raw.kind) : undefined;
   const meta = (typeof raw.metadata === "object" && raw.metadata !== null ? raw.metadata : {}) as Record<
     string,
@@ -134,6 +141,13 @@ function configMapAsSpec(raw: Record<string, unknown>): Record<string, unknown> 
   if (raw.kind !== "ConfigMap" || raw.data === undefined || raw.spec !== undefined) return raw;
   const { data, ...rest } = raw;
   return { ...rest, spec: data };
+}
+
+/** A Namespace manifest usually has no `spec`: it is stored with an empty one. */
+function namespaceWithSpec(raw: Record<string, unknown>): Record<string, unknown> {
+  return raw.kind === "Namespace" && raw.apiVersion === "v1" && raw.spec === undefined
+    ? { ...raw, spec: {} }
+    : raw;
 }
 
 function checkKind(raw: Record<string, unknown>, kind: string | undefined, report: Reporter): boolean {

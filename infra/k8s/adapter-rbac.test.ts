@@ -28,7 +28,7 @@ describe("the adapter's RBAC", () => {
     }
   });
 
-  it("lets it write only the status of the Istio kinds and of Gateway API Gateways and HTTPRoutes, and create Events", () => {
+  it("lets it write only the status of the Istio kinds and of Gateway API Gateways, HTTPRoutes and GRPCRoutes, and create Events", () => {
     for (const plural of [
       "virtualservices",
       "destinationrules",
@@ -39,7 +39,7 @@ describe("the adapter's RBAC", () => {
     ]) {
       expect(allowed("networking.istio.io", `${plural}/status`)).toEqual(["update"]);
     }
-    for (const plural of ["gateways", "httproutes"])
+    for (const plural of ["gateways", "httproutes", "grpcroutes", "tcproutes", "tlsroutes"])
       expect(allowed("gateway.networking.k8s.io", `${plural}/status`)).toEqual(["update"]);
     expect(allowed("gateway.networking.k8s.io", "gatewayclasses/status")).toEqual([]);
     expect(allowed("", "events")).toEqual(["create"]);

@@ -144,6 +144,9 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     [
       ["gateways", "Gateway", ["v1", "v1beta1"]],
       ["httproutes", "HTTPRoute", ["v1", "v1beta1"]],
+      ["grpcroutes", "GRPCRoute", ["v1"]],
+      ["tcproutes", "TCPRoute", ["v1alpha2"]],
+      ["tlsroutes", "TLSRoute", ["v1alpha2", "v1alpha3"]],
       ["referencegrants", "ReferenceGrant", ["v1beta1"]],
     ] as const
   ).map(

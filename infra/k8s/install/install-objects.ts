@@ -96,8 +96,8 @@ function binding(name: string) {
 
 /**
  * Least privilege for the adapter (in the control plane): list/watch what it mirrors (every
- * WATCHED_KINDS entry), update only the status of the Istio kinds it judges and of Gateway API Gateways and
- * HTTPRoutes, create Events.
+ * WATCHED_KINDS entry), update only the status of the Istio kinds it judges and of Gateway API Gateways,
+ * HTTPRoutes, GRPCRoutes, TCPRoutes and TLSRoutes, create Events.
  */
 export function adapterRbac(): Record<string, unknown>[] {
   const groups = new Map<string, string[]>();
@@ -130,7 +130,9 @@ export function adapterRbac(): Record<string, unknown>[] {
         },
         {
           apiGroups: ["gateway.networking.k8s.io"],
-          resources: ["gateways/status", "httproutes/status"],
+          resources: ["gateways", "httproutes", "grpcroutes", "tcproutes", "tlsroutes"].map(
+            (plural) => `${plural}/status`,
+          ),
           verbs: ["update"],
         },
         { apiGroups: [""], resources: ["events"], verbs: ["create"] },
