@@ -45,6 +45,23 @@ export interface PeerContext {
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
+/** How a benchmark drives its peers: the upstream app and the two load generators. */
+export interface PeerLoad {
+  /** The upstream app, a script printing `{"port":N}` once listening. */
+  upstreamScript: string;
+  /** The fixed-rate run (`settings.rate`). */
+  fixed(url: string, settings: LoadSettings): Promise<LoadResult>;
+  /** The saturation run (also the warm-up, shortened). */
+  saturation(url: string, settings: LoadSettings): Promise<LoadResult>;
+}
+
+/** HTTP/1.1: the node:http upstream, the open-loop Node generator at a fixed rate, wrk at saturation. */
+export const HTTP1_LOAD: PeerLoad = {
+  upstreamScript: join(here, "upstream-process.ts"),
+  fixed: runConstantRate,
+  saturation: runWrk,
+};
+
 /** Load settings from the environment; `host` is the mesh name the Jibe pairs answer to. */
 export function loadSettingsFromEnv(dir: string): LoadSettings {
   const duration = process.env.JIBE_BENCH_DURATION ?? "15s";
@@ -67,12 +84,13 @@ export function loadSettingsFromEnv(dir: string): LoadSettings {
  */
 export async function measurePeers(
   peers: ReadonlyArray<{ name: string; start: PeerStarter }>,
+  load: PeerLoad = HTTP1_LOAD,
 ): Promise<{ rows: PeerResult[]; settings: LoadSettings }> {
   const dir = await mkdtemp(join(tmpdir(), "jibe-bench-dp-"));
   const settings = loadSettingsFromEnv(dir);
   let upstream: BenchProcess | undefined;
   try {
-    const started = await startProcess(process.execPath, [join(here, "upstream-process.ts")]);
+    const started = await startProcess(process.execPath, [load.upstreamScript]);
     upstream = started.process;
     const upstreamPort = (JSON.parse(started.firstLine) as { port: number }).port;
     const rows: PeerResult[] = [];
@@ -81,10 +99,10 @@ export async function measurePeers(
       const pair = await peer.start({ upstreamPort, dir, settings });
       try {
         const url = pair?.url ?? `http://127.0.0.1:${upstreamPort}/`;
-        await runWrk(url, { ...settings, durationMs: Math.min(2_000, settings.durationMs) }); // warm-up
-        const fixed = await runConstantRate(url, settings);
+        await load.saturation(url, { ...settings, durationMs: Math.min(2_000, settings.durationMs) }); // warm-up
+        const fixed = await load.fixed(url, settings);
         const cpuBefore = pair ? await sumCpu(pair.pids) : 0;
-        const saturation = await runWrk(url, settings);
+        const saturation = await load.saturation(url, settings);
         const row: PeerResult = { name: peer.name, fixed, saturation };
         if (pair) {
           const cpu = (await sumCpu(pair.pids)) - cpuBefore;
@@ -152,20 +170,22 @@ export function renderPeerTables(
   rows: readonly PeerResult[],
   subject: string,
   settings?: LoadSettings,
-  options: { invert?: boolean } = {},
+  options: PeerTableOptions = {},
 ): string[] {
   const direct = rows.find((r) => r.name === "direct");
   const added = (value: number, base: number | undefined) =>
     base === undefined ? "n/a" : `${ms(value - base)} ms`;
   const mine = rows.find((r) => r.name === subject);
   const cfg = settings
-    ? `${settings.durationMs / 1000} s per run, ${settings.connections} keep-alive connections, ${settings.bodyBytes} B POST bodies and answers, ${cpus().length} cores shared by load, proxies and upstream.`
+    ? `${settings.durationMs / 1000} s per run, ${options.concurrency ?? `${settings.connections} keep-alive connections`}, ${settings.bodyBytes} B POST bodies and answers, ${cpus().length} cores shared by load, proxies and upstream.`
     : "";
   return [
     cfg,
     "",
-    `Fixed rate (${settings?.rate ?? "?"} rps, open loop, latency from the scheduled send; "overloaded": the`,
-    "peer could not keep up with the rate, so its latency is queueing):",
+    ...(options.fixedNote ?? [
+      `Fixed rate (${settings?.rate ?? "?"} rps, open loop, latency from the scheduled send; "overloaded": the`,
+      "peer could not keep up with the rate, so its latency is queueing):",
+    ]),
     "",
     "| peer | achieved rps | p50 | p90 | p99 | added p50 | added p90 | added p99 | errors |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -174,7 +194,8 @@ export function renderPeerTables(
         `| ${r.name}${settings && r.fixed.rps < 0.95 * settings.rate ? " (overloaded)" : ""} | ${r.fixed.rps.toFixed(0)} | ${ms(r.fixed.p50)} ms | ${ms(r.fixed.p90)} ms | ${ms(r.fixed.p99)} ms | ${added(r.fixed.p50, direct?.fixed.p50)} | ${added(r.fixed.p90, direct?.fixed.p90)} | ${added(r.fixed.p99, direct?.fixed.p99)} | ${r.fixed.errors} |`,
     ),
     "",
-    "Saturation (wrk, one thread; latency here is mostly queueing, so compare throughput):",
+    options.saturationNote ??
+      "Saturation (wrk, one thread; latency here is mostly queueing, so compare throughput):",
     "",
     "| peer | rps | p50 | p90 | p99 | rps per proxy core | peak RSS A / B | errors |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -187,8 +208,23 @@ export function renderPeerTables(
   ];
 }
 
-/** The markdown section for the plain data plane. */
-export function renderDataPlane(outcome: PeersOutcome): string {
+/** How {@link renderPeerTables} presents its tables. */
+export interface PeerTableOptions {
+  /** Ratios of every other peer to the subject instead of the subject's to each. */
+  invert?: boolean;
+  /** Lines introducing the fixed-rate table (default: the open-loop HTTP/1.1 generator's). */
+  fixedNote?: string[];
+  /** The line introducing the saturation table (default: wrk's). */
+  saturationNote?: string;
+  /** How the load's concurrency is described (default: `<connections> keep-alive connections`). */
+  concurrency?: string;
+}
+
+/**
+ * The markdown section for the plain data plane; `h2` adds the HTTP/2 subsection
+ * (`renderDataPlaneH2` of data-plane-h2.ts, already rendered).
+ */
+export function renderDataPlane(outcome: PeersOutcome, h2?: string): string {
   return [
     "## Data plane: two-hop proxy pair",
     "",
@@ -200,6 +236,7 @@ export function renderDataPlane(outcome: PeersOutcome): string {
     "smallest node:http pass-through pair (no routing, policy, telemetry): what Node itself costs.",
     "",
     ...renderOutcome(outcome, "Jibe"),
+    ...(h2 === undefined ? [] : [h2]),
   ].join("\n");
 }
 
@@ -207,7 +244,7 @@ export function renderDataPlane(outcome: PeersOutcome): string {
 export function renderOutcome(
   outcome: PeersOutcome,
   subject: string,
-  options: { invert?: boolean } = {},
+  options: PeerTableOptions = {},
 ): string[] {
   return "skipped" in outcome
     ? [outcome.skipped, ""]

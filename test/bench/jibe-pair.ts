@@ -34,6 +34,8 @@ export interface JibePairOptions {
   telemetry?: "off" | { samplingPercent: number; otlpEndpoint: string };
   /** Body of the readiness probe requests (as the load sends). */
   bodyBytes: number;
+  /** The Service port's protocol (its name): `http2` carries both hops and the app's over h2c. Default `http`. */
+  protocol?: "http" | "http2";
 }
 
 const sidecarScript = join(fileURLToPath(new URL(".", import.meta.url)), "sidecar-process.ts");
@@ -104,18 +106,19 @@ function resources(options: JibePairOptions, serverInboundPort: number): object[
   const { namespace } = options;
   const labels: Record<string, string> = { app: "server" };
   if (options.mtls) labels[TLS_MODE_LABEL] = TLS_MODE_ISTIO;
+  const portName = options.protocol ?? "http";
   const out: object[] = [
     {
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: "server", namespace },
-      spec: { selector: { app: "server" }, ports: [{ name: "http", port: 9080 }] },
+      spec: { selector: { app: "server" }, ports: [{ name: portName, port: 9080 }] },
     },
     {
       apiVersion: "networking.istio.io/v1",
       kind: "WorkloadEntry",
       metadata: { name: "server", namespace },
-      spec: { address: "127.0.0.1", labels, ports: { http: serverInboundPort } },
+      spec: { address: "127.0.0.1", labels, ports: { [portName]: serverInboundPort } },
     },
   ];
   if (options.mtls)

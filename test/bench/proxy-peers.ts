@@ -89,11 +89,16 @@ export async function makePeerCertificates(dir: string): Promise<PeerCertificate
   return { caFile: ca, clientPem: await leaf("client"), serverPem: await leaf("server") };
 }
 
-/** An HAProxy pair; with `tls`, the A → B hop is mutual TLS (`verify required` on both sides). */
+/**
+ * An HAProxy pair; with `tls`, the A → B hop is mutual TLS (`verify required` on both sides); with
+ * `protocol: "h2c"`, every hop (client, A → B, B → upstream) is HTTP/2 with prior knowledge
+ * (`proto h2` on binds and servers).
+ */
 export async function startHaproxyPair(
   dir: string,
   upstreamPort: number,
   tls?: PeerCertificates,
+  protocol: "http1" | "h2c" = "http1",
 ): Promise<ProxyPair> {
   await mkdir(dir, { recursive: true });
   const portA = await freePort();
@@ -117,18 +122,19 @@ export async function startHaproxyPair(
       `  server next ${server}`,
       "",
     ].join("\n");
+  const h2 = protocol === "h2c" ? " proto h2" : "";
   const fileA = join(dir, "haproxy-a.cfg");
   const fileB = join(dir, "haproxy-b.cfg");
   const hop = tls ? ` ssl crt ${tls.clientPem} ca-file ${tls.caFile} verify required verifyhost server` : "";
-  await writeFile(fileA, config(`127.0.0.1:${portA}`, `127.0.0.1:${portB}${hop}`));
+  await writeFile(fileA, config(`127.0.0.1:${portA}${h2}`, `127.0.0.1:${portB}${hop}${h2}`));
   const bindB = tls ? ` ssl crt ${tls.serverPem} ca-file ${tls.caFile} verify required` : "";
-  await writeFile(fileB, config(`127.0.0.1:${portB}${bindB}`, `127.0.0.1:${upstreamPort}`));
+  await writeFile(fileB, config(`127.0.0.1:${portB}${bindB}${h2}`, `127.0.0.1:${upstreamPort}${h2}`));
   const b = await startProcess("haproxy", ["-db", "-f", fileB], { settleMs: 300 });
   const a = await startProcess("haproxy", ["-db", "-f", fileA], { settleMs: 300 }).catch(async (e) => {
     await b.process.stop();
     throw e;
   });
-  return pair(tls ? "HAProxy (mTLS)" : "HAProxy", portA, a.process, b.process);
+  return pair(`HAProxy${tls ? " (mTLS)" : ""}${h2 ? " (h2c)" : ""}`, portA, a.process, b.process);
 }
 
 /**

@@ -10,6 +10,7 @@ import { measureAuthz, renderAuthzResults } from "./authz.ts";
 import { measureCertSigning, renderCertSigning } from "./cert-signing.ts";
 import { type ConvergenceResult, measureConvergence } from "./convergence.ts";
 import { measureDataPlane, renderDataPlane } from "./data-plane.ts";
+import { measureDataPlaneH2, renderDataPlaneH2 } from "./data-plane-h2.ts";
 import { measureEdgeAuthz, renderEdgeAuthzResults } from "./edge-authz.ts";
 import { measureMtls, renderMtls } from "./mtls.ts";
 import { mergeResults } from "./results-file.ts";
@@ -99,7 +100,9 @@ async function main(): Promise<void> {
     };
     if (selected.has("dataplane")) {
       console.log("data plane: direct, Jibe, HAProxy, nginx ...");
-      sections.push(renderDataPlane(await measureDataPlane(mesh)));
+      const plain = await measureDataPlane(mesh);
+      console.log("data plane over HTTP/2 (h2load): direct, Jibe, HAProxy ...");
+      sections.push(renderDataPlane(plain, renderDataPlaneH2(await measureDataPlaneH2(mesh))));
     }
     if (selected.has("mtls")) {
       console.log("data plane with mTLS: direct, Jibe, HAProxy ...");

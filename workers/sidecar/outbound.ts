@@ -86,7 +86,14 @@ export function createOutboundPipeline(deps: OutboundDeps): Handler {
       applyRequestHeaderPolicies(), // headers set / add / remove
       applyRouteTimeout(), // 504 UT over all attempts
       ...(deps.http2 ? [chooseUpstreamProtocol(deps.http2, (ctx) => ctx.cluster?.protocol)] : []), // h2c: http2/grpc
-      mirrorRequests({ pool: deps.pool, lb: deps.lb, random: deps.random, log: deps.log }), // copies
+      mirrorRequests({
+        pool: deps.pool,
+        lb: deps.lb,
+        random: deps.random,
+        log: deps.log,
+        ...(deps.http2 ? { http2: deps.http2 } : {}),
+        ...(deps.upstreamAddress ? { upstreamAddress: deps.upstreamAddress } : {}),
+      }), // -shadow copies, h2 to http2/grpc mirrors
       (deps.connectionPool ?? enforceConnectionPool()).layer, // connectionPool limits: 503 UO
     ],
     forwardWithRetries({

@@ -1,6 +1,10 @@
 import { once } from "node:events";
 import { request as httpRequest, type IncomingMessage } from "node:http";
-import { connect as connectHttp2, createServer as createHttp2Server } from "node:http2";
+import {
+  connect as connectHttp2,
+  createServer as createHttp2Server,
+  type IncomingHttpHeaders as Http2Headers,
+} from "node:http2";
 import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../broker/logger.ts";
@@ -9,12 +13,13 @@ import { RESPONSE_FLAGS_HEADER } from "../engine/index.ts";
 import { TLS_MODE_ISTIO, TLS_MODE_LABEL } from "./mesh-tls.ts";
 import { type Sidecar, startSidecar } from "./sidecar.ts";
 import { createTestIssuer } from "./test-identity.ts";
-import { startTestApp, startTestMesh, type TestMesh } from "./test-mesh.ts";
+import { startTestApp, startTestMesh, type TestMesh, virtualService, waitFor } from "./test-mesh.ts";
 
 /**
  * TCP and gRPC between sidecars under PeerAuthentication STRICT (auto-mTLS): a server-first app
  * greets through two sidecars at once; the inbound side sees the caller's SPIFFE ID (TCP metrics,
- * AuthorizationPolicy on TCP); gRPC denials answer PERMISSION_DENIED.
+ * AuthorizationPolicy on TCP); gRPC denials answer PERMISSION_DENIED; the client's telemetry names
+ * the gRPC server by the certificate of its HTTP/2 session; mirrored gRPC copies go over h2 in mTLS.
  */
 
 let mesh: TestMesh;
@@ -22,6 +27,9 @@ let issue: (sa: string) => RotationClient;
 let client: Sidecar;
 let db: Sidecar;
 let greeter: Sidecar;
+let copies: Sidecar;
+/** Requests the mirror's app received (HTTP/2 only). */
+const copied: Http2Headers[] = [];
 const stops: Array<() => Promise<void> | void> = [];
 
 async function meshSidecar(app: string, appPort: number): Promise<Sidecar> {
@@ -122,14 +130,28 @@ beforeAll(async () => {
   grpcApp.listen(0, "127.0.0.1");
   await once(grpcApp, "listening");
   stops.push(() => new Promise<void>((resolve) => grpcApp.close(() => resolve())));
+  const copyApp = createHttp2Server();
+  copyApp.on("stream", (stream, headers) => {
+    copied.push(headers);
+    stream.respond(
+      { ":status": 200, "content-type": "application/grpc", "grpc-status": "0" },
+      { endStream: true },
+    );
+  });
+  copyApp.listen(0, "127.0.0.1");
+  await once(copyApp, "listening");
+  stops.push(() => new Promise<void>((resolve) => copyApp.close(() => resolve())));
   const app = await startTestApp("client");
   stops.push(() => app.stop());
 
   client = await meshSidecar("client", app.port);
   db = await meshSidecar("db", (greeting.address() as AddressInfo).port);
   greeter = await meshSidecar("greeter", (grpcApp.address() as AddressInfo).port);
+  copies = await meshSidecar("copies", (copyApp.address() as AddressInfo).port);
   await mesh.applyAndWait(
-    [client, db, greeter],
+    [client, db, greeter, copies],
+    serviceWithPort("copies", "grpc", 50051),
+    meshEndpoint("copies", "grpc", copies.inboundPort),
     serviceWithPort("db", "tcp-db", 5000),
     meshEndpoint("db", "tcp-db", db.inboundPort),
     serviceWithPort("greeter", "grpc", 50051),
@@ -222,4 +244,57 @@ describe("gRPC between sidecars under STRICT mTLS", () => {
     );
     expect((await grpcStatus())["grpc-status"]).toBe("0");
   });
+
+  it("names the gRPC server by its SPIFFE ID on the client's side (the certificate of the HTTP/2 session)", async () => {
+    expect((await grpcStatus())["grpc-status"]).toBe("0");
+    const sent = await sourceRequestLine("greeter");
+    expect(sent).toContain('request_protocol="grpc"');
+    expect(sent).toContain('source_principal="spiffe://cluster.local/ns/default/sa/client"');
+    expect(sent).toContain('destination_principal="spiffe://cluster.local/ns/default/sa/greeter"');
+    // What `jibe mtls check` reads: the h2 connection to the greeter's sidecar was mutual TLS.
+    const seen = client.report().outbound.find((o) => o.service.startsWith("greeter."));
+    expect(seen?.mtls).toBeGreaterThan(0);
+    expect(seen?.peers).toContain("spiffe://cluster.local/ns/default/sa/greeter");
+  });
+
+  it("mirrors a gRPC call over h2 inside mTLS to a STRICT sidecar, with the -shadow authority", async () => {
+    await mesh.applyAndWait(
+      [client, db, greeter],
+      virtualService("greeter", [
+        {
+          route: [{ destination: { host: "greeter" } }],
+          mirror: { host: "copies" },
+          mirrorPercentage: { value: 100 },
+        },
+      ]),
+    );
+    copied.length = 0;
+    expect((await grpcStatus())["grpc-status"]).toBe("0");
+    await waitFor(() => copied.length === 1, 5_000, "the mirrored copy");
+    expect(copied[0]?.[":authority"]).toBe("greeter-shadow:50051");
+    expect(copied[0]?.[":path"]).toBe("/hello.Greeter/SayHello");
+    // STRICT refuses plaintext: the copy arrived, so it came over mTLS, from the client's identity.
+    expect(copies.stats().mtls.mtls).toBeGreaterThan(0);
+    expect(Object.keys(copies.report().inbound.principals)).toContain(
+      "spiffe://cluster.local/ns/default/sa/client",
+    );
+  });
 });
+
+/** The client's `istio_requests_total{reporter="source"}` line for `service`, once recorded. */
+async function sourceRequestLine(service: string): Promise<string> {
+  const started = Date.now();
+  for (;;) {
+    const line = (await client.metrics())
+      .split("\n")
+      .find(
+        (l) =>
+          l.startsWith("istio_requests_total{") &&
+          l.includes('reporter="source"') &&
+          l.includes(`destination_service_name="${service}"`),
+      );
+    if (line) return line;
+    if (Date.now() - started > 5_000) throw new Error(`no source-side request metric for ${service}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

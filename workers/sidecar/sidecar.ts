@@ -176,7 +176,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   });
   const appPool = createUpstreamPool(options.pool);
   // HTTP/2 upstreams (h2c, gRPC) and TCP tunnels reach endpoints as the HTTP/1.1 pools do (auto-mTLS).
-  const upstreamDialer = createUpstreamTlsDialer(meshTls ? { meshTls } : {});
+  const upstreamDialer = createUpstreamTlsDialer({
+    ...(meshTls ? { meshTls } : {}),
+    onHandshake: (socket) => peerSecurity.recordHandshake(socket),
+  });
   const http2Upstreams = createHttp2SessionPool({ dialerFor: upstreamDialer });
   const stats = { inbound: createListenerStats(), outbound: createListenerStats() };
   const cleanups: Array<() => Promise<void>> = [];

@@ -5,7 +5,7 @@ import {
   connect as connectHttp2,
   type IncomingHttpHeaders as Http2Headers,
 } from "node:http2";
-import type { Socket } from "node:net";
+import { connect as connectTcp, type Socket } from "node:net";
 import { isGrpcRequest } from "./local-response.ts";
 import type { ProxyContext, UpstreamAddress } from "./proxy-context.ts";
 import { hasBody } from "./request-body.ts";
@@ -16,6 +16,11 @@ import type { UpstreamDial } from "./upstream-tls.ts";
 export interface Http2SessionPool {
   /** The live session to `endpoint`, opened when there is none (a closed or GOAWAY'd one is replaced). */
   session(endpoint: UpstreamAddress): ClientHttp2Session;
+  /**
+   * The TCP or TLS connection under a session this pool opened (what the server presented at the
+   * handshake is read from it: telemetry principals, `jibe mtls check`).
+   */
+  connection(session: ClientHttp2Session): Socket | undefined;
   /** Closes every session. */
   destroy(): void;
 }
@@ -34,6 +39,7 @@ export function createHttp2SessionPool(
   options: { dialerFor?: (endpoint: UpstreamAddress) => UpstreamDial } = {},
 ): Http2SessionPool {
   const sessions = new Map<string, ClientHttp2Session>();
+  const connections = new WeakMap<ClientHttp2Session, Socket>();
   return {
     session(endpoint) {
       const key = `${endpoint.transport ?? "plain"}|${endpoint.origination?.key ?? ""}|${endpoint.address}:${endpoint.port}`;
@@ -41,9 +47,14 @@ export function createHttp2SessionPool(
       if (open && !open.closed && !open.destroyed) return open;
       const dial = endpoint.transport ? options.dialerFor?.(endpoint) : undefined;
       if (endpoint.transport && !dial) throw new Error(`no dialer for ${endpoint.transport} to ${key}`);
+      // Dialed here (as node:http2 would) so the session's own socket stays reachable.
+      const socket = dial
+        ? dialOrFail(dial, endpoint)
+        : connectTcp({ host: endpoint.address, port: endpoint.port });
       const session = connectHttp2(`http://${endpoint.address}:${endpoint.port}`, {
-        ...(dial ? { createConnection: () => dialOrFail(dial, endpoint) } : {}),
+        createConnection: () => socket,
       });
+      connections.set(session, socket);
       // Failures surface on the streams; an idle session must not crash the process.
       session.on("error", () => {});
       session.once("close", () => {
@@ -56,6 +67,7 @@ export function createHttp2SessionPool(
       sessions.set(key, session);
       return session;
     },
+    connection: (session) => connections.get(session),
     destroy() {
       for (const session of sessions.values()) session.destroy();
       sessions.clear();
@@ -117,7 +129,7 @@ export function sendHttp2Attempt(
         clearTimeout(connectTimer);
       });
     }
-    const stream = session.request(requestHeaders(ctx), { endStream: !ctx.body && !hasBody(ctx) });
+    const stream = session.request(http2RequestHeaders(ctx), { endStream: !ctx.body && !hasBody(ctx) });
     const onAbort = () => {
       stream.close();
       finish({ kind: "aborted" });
@@ -133,7 +145,7 @@ export function sendHttp2Attempt(
     }
     stream.once("response", (headers) => {
       clearTimeout(connectTimer);
-      finish({ kind: "response", response: asIncomingMessage(stream, headers) });
+      finish({ kind: "response", response: asIncomingMessage(stream, headers, pool.connection(session)) });
     });
     stream.on("error", (error: NodeJS.ErrnoException) => {
       if (settled || ctx.abort.signal.aborted) return;
@@ -149,13 +161,21 @@ export function sendHttp2Attempt(
   });
 }
 
-/** HTTP/2 request headers: pseudo-headers from the context, hop-by-hop and `host` left out. */
-function requestHeaders(ctx: ProxyContext): OutgoingHttpHeaders {
+/**
+ * HTTP/2 request headers: pseudo-headers from the context (`:authority` the upstream Host unless
+ * `authority` is given), hop-by-hop and `host` left out.
+ *
+ * @example
+ * ```ts
+ * session.request(http2RequestHeaders(ctx, "reviews-shadow:9080"));
+ * ```
+ */
+export function http2RequestHeaders(ctx: ProxyContext, authority?: string): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {
     ":method": ctx.req.method ?? "GET",
     ":path": ctx.path,
     ":scheme": "http",
-    ":authority": String(ctx.upstreamHeaders.host ?? ctx.authority),
+    ":authority": authority ?? String(ctx.upstreamHeaders.host ?? ctx.authority),
   };
   for (const [name, value] of Object.entries(ctx.upstreamHeaders)) {
     if (name === "host" || value === undefined) continue;
@@ -167,10 +187,15 @@ function requestHeaders(ctx: ProxyContext): OutgoingHttpHeaders {
 }
 
 /**
- * The stream as the parts of node:http's `IncomingMessage` the relay reads: `statusCode`,
- * `headers` (no pseudo-headers), `trailers` (filled when they arrive), `complete` (set at the end).
+ * The stream as the parts of node:http's `IncomingMessage` the relay and hooks read: `statusCode`,
+ * `headers` (no pseudo-headers), `trailers` (filled when they arrive), `complete` (set at the end),
+ * `socket` (the session's connection, where the server's certificate is).
  */
-function asIncomingMessage(stream: ClientHttp2Stream, headers: Http2Headers): IncomingMessage {
+function asIncomingMessage(
+  stream: ClientHttp2Stream,
+  headers: Http2Headers,
+  socket: Socket | undefined,
+): IncomingMessage {
   const plain: Record<string, string | string[] | undefined> = {};
   for (const [name, value] of Object.entries(headers)) if (!name.startsWith(":")) plain[name] = value;
   const trailers: Record<string, string | undefined> = {};
@@ -181,6 +206,7 @@ function asIncomingMessage(stream: ClientHttp2Stream, headers: Http2Headers): In
     trailers,
     complete: false,
     httpVersionMajor: 2,
+    socket: socket ?? null,
   });
   stream.on("trailers", (received: Http2Headers) => {
     for (const [name, value] of Object.entries(received))

@@ -1,7 +1,7 @@
 import type { Protocol } from "../../control/compile/protocol.ts";
 import { usesHttp2Upstream } from "../../control/compile/protocol.ts";
 import { isGrpcRequest } from "./local-response.ts";
-import type { Layer } from "./proxy-context.ts";
+import type { Layer, ProxyContext } from "./proxy-context.ts";
 import type { Http2SessionPool } from "./upstream-h2.ts";
 
 /**
@@ -20,8 +20,23 @@ export function chooseUpstreamProtocol(
   destinationProtocol: (ctx: Parameters<ReturnType<Layer>>[0]) => Protocol | undefined,
 ): Layer {
   return (next) => async (ctx) => {
-    if (!ctx.upgrade && (usesHttp2Upstream(destinationProtocol(ctx)) || isGrpcRequest(ctx)))
-      ctx.http2Upstream = http2;
+    if (wantsHttp2Upstream(ctx, destinationProtocol(ctx))) ctx.http2Upstream = http2;
     return next(ctx);
   };
+}
+
+/**
+ * Whether `ctx`'s request goes to a destination of `protocol` over HTTP/2: the port is declared
+ * `http2`/`grpc`, or the request is gRPC; never for an HTTP/1.1 `Upgrade` (WebSocket).
+ *
+ * @example
+ * ```ts
+ * wantsHttp2Upstream(ctx, mirrorCluster.protocol); // true for a `grpc-…` port
+ * ```
+ */
+export function wantsHttp2Upstream(
+  ctx: Pick<ProxyContext, "req" | "upgrade">,
+  protocol: Protocol | undefined,
+): boolean {
+  return !ctx.upgrade && (usesHttp2Upstream(protocol) || isGrpcRequest(ctx));
 }
