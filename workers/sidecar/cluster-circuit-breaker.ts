@@ -1,6 +1,7 @@
+import type { Cluster, ConnectionPoolPolicy } from "../../control/compile/snapshot.ts";
 import { admitRequest, canDispatchPending } from "../engine/index.ts";
 import { respondLocally } from "./local-response.ts";
-import type { Layer, ProxyAbort } from "./proxy-context.ts";
+import type { Handler, Layer, ProxyAbort, ProxyContext } from "./proxy-context.ts";
 
 interface ClusterGate {
   active: number;
@@ -29,10 +30,7 @@ export interface CircuitBreakerStats {
  */
 export function enforceConnectionPool(): { layer: Layer } & CircuitBreakerStats {
   const gates = new Map<string, ClusterGate>();
-  const layer: Layer = (next) => async (ctx) => {
-    const cluster = ctx.cluster;
-    const policy = cluster?.connectionPool;
-    if (!cluster || !policy) return next(ctx);
+  const admit = async (ctx: ProxyContext, next: Handler, cluster: Cluster, policy: ConnectionPoolPolicy) => {
     let gate = gates.get(cluster.name);
     if (!gate) {
       gate = { active: 0, pending: [], overflows: 0 };
@@ -94,6 +92,12 @@ export function enforceConnectionPool(): { layer: Layer } & CircuitBreakerStats 
       release();
       throw error;
     }
+  };
+  // Clusters without connectionPool limits pass straight on, without an async step per request.
+  const layer: Layer = (next) => (ctx) => {
+    const cluster = ctx.cluster;
+    const policy = cluster?.connectionPool;
+    return cluster && policy ? admit(ctx, next, cluster, policy) : next(ctx);
   };
   return {
     layer,

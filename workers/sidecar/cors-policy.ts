@@ -1,6 +1,7 @@
 import { evaluateCors } from "../engine/index.ts";
+import { joinedHeaders } from "./joined-headers.ts";
 import { respondLocally } from "./local-response.ts";
-import type { Layer } from "./proxy-context.ts";
+import { ANSWERED, type Layer } from "./proxy-context.ts";
 
 /**
  * Applies the matched route's `corsPolicy` (Envoy's CORS filter, before faults and the router):
@@ -15,17 +16,17 @@ import type { Layer } from "./proxy-context.ts";
  * ```
  */
 export function applyCorsPolicy(): Layer {
-  return (next) => async (ctx) => {
-    const headers: Record<string, string | undefined> = {};
-    for (const [name, value] of Object.entries(ctx.req.headers))
-      headers[name] = Array.isArray(value) ? value.join(", ") : value;
-    const verdict = evaluateCors(ctx.route?.cors, { method: ctx.req.method ?? "GET", headers });
+  return (next) => (ctx) => {
+    // Most routes have no CORS policy: nothing to evaluate, no header view to build.
+    if (!ctx.route?.cors) return next(ctx);
+    const headers = joinedHeaders(ctx.req.headers);
+    const verdict = evaluateCors(ctx.route.cors, { method: ctx.req.method ?? "GET", headers });
     switch (verdict.kind) {
       case "none":
         return next(ctx);
       case "preflight":
         respondLocally(ctx, verdict.status, undefined, "", verdict.headers);
-        return;
+        return ANSWERED;
       case "cors":
         Object.assign(ctx.responseHeaders, verdict.responseHeaders);
         return next(ctx);

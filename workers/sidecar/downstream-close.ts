@@ -10,7 +10,7 @@ import type { Layer, ProxyAbort } from "./proxy-context.ts";
  * ```
  */
 export function abortOnDownstreamClose(): Layer {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     ctx.res.once("close", () => {
       if (ctx.res.writableFinished || ctx.abort.signal.aborted) return;
       ctx.flag ??= "DC";

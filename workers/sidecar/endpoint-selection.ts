@@ -10,7 +10,7 @@ import type { Layer, UpstreamAddress } from "./proxy-context.ts";
  * ```
  */
 export function targetLocalApp(app: UpstreamAddress): Layer {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     ctx.endpoint = app;
     return next(ctx);
   };

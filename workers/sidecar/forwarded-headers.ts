@@ -10,7 +10,7 @@ import type { Layer } from "./proxy-context.ts";
  * ```
  */
 export function addForwardedHeaders(): Layer {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     const headers = ctx.upstreamHeaders;
     const client = ctx.req.socket.remoteAddress;
     if (client) {

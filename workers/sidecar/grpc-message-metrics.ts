@@ -27,9 +27,13 @@ export const GRPC_MESSAGE_METRICS: readonly MetricDefinition[] = [
  * recordGrpcMessages(series, record); // record.grpcMessages = { request: 3, response: 1 }
  * ```
  */
-export function recordGrpcMessages(series: MetricSeries, record: RequestRecord): void {
+export function recordGrpcMessages(
+  series: MetricSeries,
+  record: RequestRecord,
+  labelsOf: (record: RequestRecord) => Readonly<Record<string, string>> = istioLabels,
+): void {
   if (!record.grpcMessages) return;
-  const base = istioLabels(record);
+  const base = labelsOf(record);
   const attributes = recordAttributes(record);
   series.series("GRPC_REQUEST_MESSAGES", record.reporter, base, attributes)?.add(record.grpcMessages.request);
   series

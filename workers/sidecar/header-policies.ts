@@ -12,7 +12,7 @@ import type { Layer } from "./proxy-context.ts";
  * ```
  */
 export function applyRequestHeaderPolicies(): Layer {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     if (ctx.route) {
       const policies = headerPoliciesFor(ctx.route, ctx.destination);
       applyHeaderPolicies(recordHeaderEditor(ctx.upstreamHeaders), policies, "request");

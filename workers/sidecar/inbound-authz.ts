@@ -20,7 +20,7 @@ import {
 import { authenticateRequest, createAuthnTableCache, type HeaderChanges } from "../engine/request-authn.ts";
 import { createExtAuthzTransport } from "./ext-authz-client.ts";
 import { respondLocally } from "./local-response.ts";
-import type { Layer, ProxyContext } from "./proxy-context.ts";
+import type { Handler, Layer, ProxyContext } from "./proxy-context.ts";
 
 /** Counters of inbound request authentication and authorization (shown in sidecar stats). */
 export interface InboundAuthzStats extends AuthzCounters {
@@ -122,9 +122,7 @@ export interface InboundAuthzDeps {
 export function authorizeInbound(deps: InboundAuthzDeps): Layer {
   const authzTables = createAuthzTableCache();
   const authnTables = createAuthnTableCache();
-  return (next) => async (ctx) => {
-    const snapshot = deps.snapshot();
-    if (!snapshot.authz) return next(ctx);
+  const authorize = async (ctx: ProxyContext, next: Handler, snapshot: Snapshot) => {
     const headers = flatHeaders(ctx);
     const authn = await authenticateRequest(
       authnTables.tableFor(snapshot),
@@ -185,6 +183,11 @@ export function authorizeInbound(deps: InboundAuthzDeps): Layer {
       Object.assign(ctx.responseHeaders, decision.extAuthz.downstreamHeaders);
     }
     return next(ctx);
+  };
+  // Without any policy in force a request passes straight on, without an async step.
+  return (next) => (ctx) => {
+    const snapshot = deps.snapshot();
+    return snapshot.authz ? authorize(ctx, next, snapshot) : next(ctx);
   };
 }
 

@@ -28,7 +28,7 @@ export function createListenerStats(): ListenerStats {
  * ```
  */
 export function recordStats(stats: ListenerStats): Layer {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     stats.requests++;
     stats.inFlight++;
     // Counted in a microtask: it runs after every other "close" listener (e.g. the one that flags

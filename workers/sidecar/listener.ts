@@ -79,11 +79,18 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     });
     const ctx = createContext(options.direction, req, res);
     if (upgrade) ctx.upgrade = upgrade;
-    options.handler(ctx).catch((error: unknown) => {
+    const fail = (error: unknown) => {
       options.log.error(`sidecar ${options.direction} listener: ${String(error)}`);
       res.destroy();
       upgrade?.socket.destroy();
-    });
+    };
+    // Layers that await nothing are plain functions (proxy-context.ts): one may throw before any
+    // promise exists, and that must not escape into node:http's request event.
+    try {
+      options.handler(ctx).catch(fail);
+    } catch (error) {
+      fail(error);
+    }
   };
   const server: Server = createServer({ keepAliveTimeout: 30_000 }, serve);
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {

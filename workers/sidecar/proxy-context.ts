@@ -110,10 +110,25 @@ export function responseFlagsOf(ctx: Pick<ProxyContext, "flag" | "extraFlags">):
   return flags === "" ? undefined : flags;
 }
 
+/**
+ * What a synchronous layer returns when it answered the request itself (nothing left to await).
+ *
+ * @example
+ * ```ts
+ * const layer: Layer = (next) => (ctx) => (ctx.authority ? next(ctx) : (respondLocally(ctx, 400, "DPE", "no authority"), ANSWERED));
+ * ```
+ */
+export const ANSWERED: Promise<void> = Promise.resolve();
+
 /** Handles a request; resolves once the handler has taken responsibility for the response. */
 export type Handler = (ctx: ProxyContext) => Promise<void>;
 
-/** One concern of the proxy, wrapped around the rest of the pipeline. */
+/**
+ * One concern of the proxy, wrapped around the rest of the pipeline. A layer that awaits nothing
+ * returns `next(ctx)` from a plain (not `async`) function: an `async` wrapper would add a promise
+ * and microtask turns to every request, for every such layer. (Below `catchInternalErrors`, a
+ * synchronous throw is still caught: it awaits `next` inside its `try`.)
+ */
 export type Layer = (next: Handler) => Handler;
 
 /**
@@ -147,7 +162,7 @@ export function createContext(direction: Direction, req: IncomingMessage, res: S
 /** HTTP/2 pseudo-headers (`:method`, `:path`, …) describe the request; they are not forwarded as headers. */
 function withoutPseudoHeaders(headers: IncomingMessage["headers"]): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (!name.startsWith(":")) out[name] = value;
+  for (const name in headers) if (name.charCodeAt(0) !== 58 /* ":" */) out[name] = headers[name];
   return out;
 }
 

@@ -69,7 +69,8 @@ export function bufferRequestBody(ctx: ProxyContext, limit = MAX_BUFFERED_BODY):
     if (isGrpcRequest(ctx)) timer = setTimeout(streamInstead, GRPC_BUFFER_WAIT_MS);
     const onEnd = () => {
       cleanup();
-      ctx.body = Buffer.concat(chunks);
+      // A small body usually arrives in one chunk: kept as it is rather than copied.
+      ctx.body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
       resolve(true);
     };
     const onClose = () => {

@@ -10,7 +10,7 @@ import type { Layer } from "./proxy-context.ts";
  * ```
  */
 export function assignRequestId(randomUUID: () => string): Layer {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     const current = ctx.upstreamHeaders["x-request-id"];
     if (typeof current !== "string" || current.length === 0)
       ctx.upstreamHeaders["x-request-id"] = randomUUID();

@@ -28,16 +28,21 @@ export const REQUEST_METRICS: readonly MetricDefinition[] = METRICS.map((metric)
 
 /**
  * Records one completed request in Istio's four HTTP metrics of `series` (created over
- * {@link REQUEST_METRICS}), with Istio's labels and the policy's tag overrides.
+ * {@link REQUEST_METRICS}), with Istio's labels (`labelsOf`, default `istioLabels`) and the
+ * policy's tag overrides.
  *
  * @example
  * ```ts
  * const series = createMetricSeries([...REQUEST_METRICS], Date.now);
- * recordRequestMetrics(series, record);
+ * recordRequestMetrics(series, record, createIstioLabelCache()); // labels shared by alike records
  * ```
  */
-export function recordRequestMetrics(series: MetricSeries, record: RequestRecord): void {
-  const base = istioLabels(record);
+export function recordRequestMetrics(
+  series: MetricSeries,
+  record: RequestRecord,
+  labelsOf: (record: RequestRecord) => Readonly<Record<string, string>> = istioLabels,
+): void {
+  const base = labelsOf(record);
   const attributes = recordAttributes(record);
   const values: Record<HttpMetric, number> = {
     REQUEST_COUNT: 1,

@@ -12,7 +12,7 @@ import type { Layer } from "./proxy-context.ts";
  * ```
  */
 export function rewriteUpstreamTarget(): Layer {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     const action = ctx.route?.action;
     if (action?.kind === "route" && action.rewrite) {
       const host = ctx.upstreamHeaders.host;

@@ -1,5 +1,5 @@
 import { respondLocally } from "./local-response.ts";
-import type { Layer } from "./proxy-context.ts";
+import { ANSWERED, type Layer } from "./proxy-context.ts";
 
 /** Where a request is going, from its request line and Host header. */
 export interface RequestTarget {
@@ -50,13 +50,13 @@ function isAuthority(value: string): boolean {
  * TLS has scheme `https`.
  */
 export function resolveTarget(options: { schemeFromConnection?: boolean } = {}): Layer {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     // HTTP/2 names the authority in `:authority` (createContext took it into ctx.authority).
     const host = ctx.req.headers.host ?? (ctx.req.httpVersionMajor >= 2 ? ctx.authority : undefined);
     const target = parseRequestTarget(ctx.req.url ?? "/", host);
     if (!target) {
       respondLocally(ctx, 400, "DPE", "request names no target: send a Host header or an absolute-form URI");
-      return;
+      return ANSWERED;
     }
     ctx.authority = target.authority;
     ctx.path = target.path;

@@ -1,5 +1,5 @@
 import { respondLocally } from "./local-response.ts";
-import type { Layer } from "./proxy-context.ts";
+import { ANSWERED, type Layer } from "./proxy-context.ts";
 
 /**
  * Answers what the route decided without an upstream: a `redirect` (its status, `Location`, no
@@ -12,7 +12,7 @@ import type { Layer } from "./proxy-context.ts";
  * ```
  */
 export function answerWithoutUpstream(): Layer {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     const decision = ctx.decision;
     if (!decision)
       throw new Error("answerWithoutUpstream needs a route decision; put routeRequest() before it");
@@ -21,10 +21,10 @@ export function answerWithoutUpstream(): Layer {
         return next(ctx);
       case "redirect":
         respondLocally(ctx, decision.status, undefined, "", { location: decision.location });
-        return;
+        return ANSWERED;
       case "direct":
         respondLocally(ctx, decision.status, decision.flag, decision.body ?? "");
-        return;
+        return ANSWERED;
       default: {
         const unknown: never = decision;
         throw new Error(`unhandled route decision ${JSON.stringify(unknown)}`);

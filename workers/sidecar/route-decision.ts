@@ -1,7 +1,8 @@
 import type { ProxyIdentity } from "../../control/compile/snapshot.ts";
 import { decideRoute, headerPoliciesFor, type RequestFacts, ROUTE_HEADER } from "../engine/index.ts";
+import { joinedHeaders } from "./joined-headers.ts";
 import { respondLocally } from "./local-response.ts";
-import type { Layer, ProxyContext } from "./proxy-context.ts";
+import { ANSWERED, type Layer, type ProxyContext } from "./proxy-context.ts";
 import type { RouteSource } from "./route-policy.ts";
 
 /**
@@ -22,12 +23,12 @@ export function routeRequest(deps: {
   proxy: ProxyIdentity;
   random: () => number;
 }): Layer {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     const { table } = deps.routes.current();
     const decision = decideRoute(table, requestFacts(ctx, deps.proxy), deps.random);
     if (decision.kind === "noRoute") {
       respondLocally(ctx, 404, "NR", `no route to "${ctx.authority}": ${decision.reason}`);
-      return;
+      return ANSWERED;
     }
     ctx.decision = decision;
     ctx.route = decision.route;
@@ -49,11 +50,10 @@ export function routeRequest(deps: {
  * The destination port is left to the engine (the authority's, else 80).
  */
 export function requestFacts(ctx: ProxyContext, proxy: ProxyIdentity): RequestFacts {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(ctx.req.headers)) {
-    headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  headers.host = ctx.authority;
+  const joined = joinedHeaders(ctx.req.headers);
+  // The engine reads the authority as `host`: the request's own header view serves unless an
+  // absolute-form URI named another authority (copying every request's headers is a measurable cost).
+  const headers = joined.host === ctx.authority ? joined : { ...joined, host: ctx.authority };
   const authority = ctx.authority.toLowerCase();
   return {
     authority,

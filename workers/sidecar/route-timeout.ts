@@ -11,7 +11,7 @@ import type { Layer, ProxyAbort } from "./proxy-context.ts";
  * ```
  */
 export function applyRouteTimeout(): Layer {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     const ms = ctx.timeoutMs;
     if (ms !== undefined && ms > 0) {
       const timer = setTimeout(() => {

@@ -17,6 +17,7 @@ import {
 } from "../telemetry/index.ts";
 import { createAccessLog } from "./access-log.ts";
 import { GRPC_MESSAGE_METRICS, recordGrpcMessages } from "./grpc-message-metrics.ts";
+import { createIstioLabelCache } from "./istio-label-cache.ts";
 import { createMetricSeries } from "./metric-series.ts";
 import { REQUEST_METRICS, recordRequestMetrics } from "./request-metrics.ts";
 import { createSpanExport, type TracingProvider } from "./span-export.ts";
@@ -115,6 +116,7 @@ export function createSidecarTelemetry(
   });
   const sink = options.accessLogSink ?? ((line: string) => process.stdout.write(line));
   const accessLog = createAccessLog(sink);
+  const labelsOf = createIstioLabelCache();
   const suffix = sources.proxy.domainSuffix ?? "cluster.local";
 
   let policyFor: { resources: ReadonlyMap<string, StoredResource>; policy: TelemetryPolicy } | undefined;
@@ -148,6 +150,15 @@ export function createSidecarTelemetry(
     }
     return ownFor.byEndpoint.get(local.replace(/^::ffff:/, ""));
   };
+  let resolvedFor:
+    | {
+        services: ReadonlySet<string>;
+        hostHeaderFallback: boolean;
+        /** Routed service (or "") → authority → answer. */
+        answers: Map<string, Map<string, DestinationService>>;
+        size: number;
+      }
+    | undefined;
   policy();
   const sweeper = setInterval(() => metrics.expire(), 10_000);
   sweeper.unref();
@@ -159,22 +170,45 @@ export function createSidecarTelemetry(
     tcp: createTcpMetrics(metrics, policy),
     destinationService: (authority, routed, local) => {
       const own = routed ?? (local === undefined ? undefined : ownServiceAt(local)?.service);
-      return resolveDestinationService({
+      const services = knownServices();
+      const hostHeaderFallback = policy().metrics.hostHeaderFallback;
+      // The answer depends only on these inputs: kept per (service, authority) until they change,
+      // rather than resolved (strings split and joined) for every request.
+      if (resolvedFor?.services !== services || resolvedFor.hostHeaderFallback !== hostHeaderFallback)
+        resolvedFor = { services, hostHeaderFallback, answers: new Map(), size: 0 };
+      const answers = resolvedFor.answers;
+      let byAuthority = answers.get(own ?? "");
+      let answer = byAuthority?.get(authority);
+      if (answer) return answer;
+      answer = resolveDestinationService({
         ...(own ? { routed: own } : {}),
         authority,
-        knownServices: knownServices(),
+        knownServices: services,
         namespace: sources.proxy.namespace,
         suffix,
-        hostHeaderFallback: policy().metrics.hostHeaderFallback,
+        hostHeaderFallback,
       });
+      // Host headers are the caller's to choose: a bounded memory, started afresh when full.
+      if (resolvedFor.size >= MAX_REMEMBERED_DESTINATIONS) {
+        answers.clear();
+        resolvedFor.size = 0;
+        byAuthority = undefined;
+      }
+      if (!byAuthority) {
+        byAuthority = new Map();
+        answers.set(own ?? "", byAuthority);
+      }
+      byAuthority.set(authority, answer);
+      resolvedFor.size++;
+      return answer;
     },
     servicePortAt: (local) => ownServiceAt(local)?.port,
     upstreamPrincipal: (socket) => sources.upstreamPrincipal?.(socket),
-    randomHex: (bytes) => randomBytes(bytes).toString("hex"),
+    randomHex: createRandomHex(),
     complete(record) {
       const current = policy();
-      recordRequestMetrics(metrics, record);
-      recordGrpcMessages(metrics, record);
+      recordRequestMetrics(metrics, record, labelsOf);
+      recordGrpcMessages(metrics, record, labelsOf);
       const tracing = current.tracing[record.reporter];
       if (record.trace?.sampled && tracing.reportSpans) spans.export(record, tracing.provider);
       accessLog(record, current.accessLogging[record.reporter]);
@@ -190,5 +224,30 @@ export function createSidecarTelemetry(
       clearInterval(sweeper);
       await spans.shutdown();
     },
+  };
+}
+
+/** Destination services remembered per routed service and authority (see `destinationService`). */
+const MAX_REMEMBERED_DESTINATIONS = 4096;
+
+/** Random bytes fetched at once for trace and span ids (one call per request is a measurable cost). */
+const RANDOM_POOL_BYTES = 4096;
+
+/**
+ * Hex of `bytes` cryptographically random bytes, served from a pool refilled when used up; every
+ * byte is handed out once.
+ */
+function createRandomHex(): (bytes: number) => string {
+  let pool = randomBytes(RANDOM_POOL_BYTES);
+  let used = 0;
+  return (bytes) => {
+    if (bytes > RANDOM_POOL_BYTES) return randomBytes(bytes).toString("hex");
+    if (used + bytes > RANDOM_POOL_BYTES) {
+      pool = randomBytes(RANDOM_POOL_BYTES);
+      used = 0;
+    }
+    const hex = pool.toString("hex", used, used + bytes);
+    used += bytes;
+    return hex;
   };
 }

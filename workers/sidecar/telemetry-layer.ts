@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from "node:http";
+import type { Socket } from "node:net";
 import { TLSSocket } from "node:tls";
 import { peerSpiffeId } from "../../identity/tls-options.ts";
 import { NO_FLAG } from "../engine/index.ts";
@@ -14,6 +14,7 @@ import {
   traceHeaders,
   type WorkloadMetadata,
 } from "../telemetry/index.ts";
+import { joinedHeaders } from "./joined-headers.ts";
 import { isGrpcRequest } from "./local-response.ts";
 import { type Layer, type ProxyContext, responseFlagsOf } from "./proxy-context.ts";
 import { hasBody } from "./request-body.ts";
@@ -32,20 +33,21 @@ import type { SidecarTelemetry } from "./sidecar-telemetry.ts";
  * ```
  */
 export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
-  return (next) => async (ctx) => {
+  const peerOf = createPeerDecoder();
+  return (next) => (ctx) => {
     const reporter: Reporter = ctx.direction === "outbound" ? "source" : "destination";
     const startMs = Date.now();
     const started = performance.now();
-    const requestHeaders = flatten(ctx.req.headers);
-    const { socket } = ctx.req;
-    const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : undefined;
-    const local = socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : undefined;
+    const requestHeaders = joinedHeaders(ctx.req.headers);
+    const { remote, local } = addressesOf(ctx.req.socket);
     const policy = telemetry.policy();
 
+    // Headers are overwritten in place and deleted only when present and not replaced: a delete
+    // turns the header object into a slower dictionary-mode object for the rest of the request.
     let peer: WorkloadMetadata | undefined;
-    delete ctx.upstreamHeaders[PEER_HEADER];
     if (reporter === "destination") {
-      peer = decodePeerHeader(requestHeaders[PEER_HEADER]);
+      if (PEER_HEADER in ctx.upstreamHeaders) delete ctx.upstreamHeaders[PEER_HEADER];
+      peer = peerOf(requestHeaders[PEER_HEADER]);
       // Answered to mesh peers only: a client outside the mesh does not learn workload names.
       if (peer) ctx.responseHeaders[PEER_HEADER] = telemetry.peerHeader;
     } else {
@@ -56,8 +58,10 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
       samplingPercentage: policy.tracing[reporter].samplingPercentage,
       randomHex: telemetry.randomHex,
     });
-    for (const name of TRACE_HEADERS) delete ctx.upstreamHeaders[name];
-    Object.assign(ctx.upstreamHeaders, traceHeaders(hop));
+    const upstreamTrace = traceHeaders(hop);
+    for (const name of TRACE_HEADERS)
+      if (name in ctx.upstreamHeaders && !(name in upstreamTrace)) delete ctx.upstreamHeaders[name];
+    Object.assign(ctx.upstreamHeaders, upstreamTrace);
 
     let requestBytes = 0;
     let replayed = 0;
@@ -82,9 +86,9 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
     let upstreamPrincipals: { peerPrincipal?: string; selfPrincipal?: string } = {};
     ctx.upstreamResponseHooks.push((response) => {
       if (reporter === "source") {
-        peer = decodePeerHeader(single(response.headers[PEER_HEADER]));
+        peer = peerOf(single(response.headers[PEER_HEADER]));
         // Over mTLS to a sidecar: our certificate, and the server's as recorded at the handshake (a
-        // resumed TLS session no longer shows it). h2 streams have no socket here.
+        // resumed TLS session no longer shows it). An HTTP/2 stream's socket is its session's connection.
         const own = tlsPrincipals(response.socket);
         const server = telemetry.upstreamPrincipal(response.socket) ?? own.peerPrincipal;
         upstreamPrincipals = { ...own, ...(server ? { peerPrincipal: server } : {}) };
@@ -105,12 +109,11 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
     ctx.res.once("close", () =>
       queueMicrotask(() => {
         const { res } = ctx;
+        // Required fields first, optional ones only when known (one object per request, no spreads).
         const record: RequestRecord = {
           reporter,
           self: telemetry.self,
-          ...(peer ? { peer } : {}),
           connectionSecurityPolicy: reporter === "source" ? "unknown" : securityPolicyOf(ctx.req.socket),
-          ...(reporter === "destination" ? tlsPrincipals(ctx.req.socket) : upstreamPrincipals),
           destinationService: telemetry.destinationService(
             ctx.authority,
             ctx.cluster?.service,
@@ -128,28 +131,33 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
           requestHeaders,
           responseCode: res.headersSent ? res.statusCode : 0,
           responseFlags: responseFlagsOf(ctx) ?? NO_FLAG,
-          ...(ctx.responseCodeDetails ? { responseCodeDetails: ctx.responseCodeDetails } : {}),
           // A proxied answer's trailers or headers; else the proxy's own trailers-only answer.
           grpcStatus: grpcStatus || String(res.getHeader("grpc-status") ?? ""),
-          ...(grpcMessages
-            ? {
-                grpcMessages: {
-                  request: grpcMessages.request.messages,
-                  response: grpcMessages.response.messages,
-                },
-              }
-            : {}),
           requestBytes: ctx.body?.length ?? sizedBody(ctx) ?? requestBytes,
           responseBytes:
             responseBytes ?? (res.headersSent ? Number(res.getHeader("content-length") ?? 0) : 0),
-          ...upstreamOf(ctx),
-          ...servicePortOf(ctx, telemetry, local),
-          ...(ctx.route ? { routeName: ctx.route.origin } : {}),
-          ...(remote ? { downstreamRemoteAddress: remote } : {}),
-          ...(local ? { downstreamLocalAddress: local } : {}),
-          ...requestIdOf(ctx),
           trace: hop,
         };
+        if (peer) record.peer = peer;
+        const principals = reporter === "destination" ? tlsPrincipals(ctx.req.socket) : upstreamPrincipals;
+        if (principals.peerPrincipal) record.peerPrincipal = principals.peerPrincipal;
+        if (principals.selfPrincipal) record.selfPrincipal = principals.selfPrincipal;
+        if (ctx.responseCodeDetails) record.responseCodeDetails = ctx.responseCodeDetails;
+        if (grpcMessages)
+          record.grpcMessages = {
+            request: grpcMessages.request.messages,
+            response: grpcMessages.response.messages,
+          };
+        addUpstream(record, ctx);
+        // Inbound, the Service port of this listener: a caller keeping an outside Host (the edge) names
+        // another port. Outbound, the routed cluster name (`outbound|<port>|…`) already carries it.
+        const servicePort = ctx.direction === "inbound" && local ? telemetry.servicePortAt(local) : undefined;
+        if (servicePort !== undefined) record.servicePort = servicePort;
+        if (ctx.route) record.routeName = ctx.route.origin;
+        if (remote) record.downstreamRemoteAddress = remote;
+        if (local) record.downstreamLocalAddress = local;
+        const requestId = ctx.upstreamHeaders["x-request-id"];
+        if (typeof requestId === "string") record.requestId = requestId;
         telemetry.complete(record);
       }),
     );
@@ -157,37 +165,33 @@ export function recordTelemetry(telemetry: SidecarTelemetry): Layer {
   };
 }
 
-function upstreamOf(ctx: ProxyContext): Pick<RequestRecord, "upstreamHost" | "upstreamCluster"> {
+/** The endpoint the request went to: `upstream_host` and, inbound, Envoy's `inbound|<port>||` cluster. */
+function addUpstream(record: RequestRecord, ctx: ProxyContext): void {
   const endpoint = ctx.endpoint;
-  if (!endpoint) return {};
-  const upstreamHost = `${endpoint.address}:${endpoint.port}`;
+  if (!endpoint) return;
+  record.upstreamHost = `${endpoint.address}:${endpoint.port}`;
   const upstreamCluster = ctx.direction === "inbound" ? `inbound|${endpoint.port}||` : ctx.cluster?.name;
-  return upstreamCluster ? { upstreamHost, upstreamCluster } : { upstreamHost };
+  if (upstreamCluster) record.upstreamCluster = upstreamCluster;
 }
+
+/** Distinct peer header values remembered; a peer sends the same value on every request. */
+const PEER_CACHE_SIZE = 256;
 
 /**
- * Inbound, the Service port of this listener: a caller keeping an outside Host (the edge) names
- * another port. Outbound, the routed cluster name (`outbound|<port>|…`) already carries it.
+ * {@link decodePeerHeader} remembering recent values, so a peer's header is parsed once, not per
+ * request (the decoded metadata is shared read-only by the records).
  */
-function servicePortOf(
-  ctx: ProxyContext,
-  telemetry: SidecarTelemetry,
-  local: string | undefined,
-): Pick<RequestRecord, "servicePort"> {
-  const port = ctx.direction === "inbound" && local ? telemetry.servicePortAt(local) : undefined;
-  return port === undefined ? {} : { servicePort: port };
-}
-
-function requestIdOf(ctx: ProxyContext): Pick<RequestRecord, "requestId"> {
-  const id = ctx.upstreamHeaders["x-request-id"];
-  return typeof id === "string" ? { requestId: id } : {};
-}
-
-function flatten(headers: IncomingHttpHeaders): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers))
-    out[name] = Array.isArray(value) ? value.join(", ") : value;
-  return out;
+function createPeerDecoder(): (value: string | undefined) => WorkloadMetadata | undefined {
+  const decoded = new Map<string, WorkloadMetadata | undefined>();
+  return (value) => {
+    if (value === undefined) return undefined;
+    if (decoded.has(value)) return decoded.get(value);
+    const meta = decodePeerHeader(value);
+    // Many distinct values (a misbehaving caller) only cost a fresh start, never unbounded memory.
+    if (decoded.size >= PEER_CACHE_SIZE) decoded.clear();
+    decoded.set(value, meta);
+    return meta;
+  };
 }
 
 /** A fully received body's declared size: exact, even when part of it was read twice (put back after buffering). */
@@ -198,6 +202,22 @@ function sizedBody(ctx: ProxyContext): number | undefined {
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** Both ends' `address:port` of a connection, known once per connection (keep-alive carries many requests). */
+const addressesBySocket = new WeakMap<object, { remote?: string; local?: string }>();
+
+/** The connection's remote and local `address:port` (read while it is open: a closed socket forgets them). */
+function addressesOf(socket: Socket): { remote?: string; local?: string } {
+  let addresses = addressesBySocket.get(socket);
+  if (!addresses) {
+    addresses = {};
+    if (socket.remoteAddress) addresses.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (socket.localAddress) addresses.local = `${socket.localAddress}:${socket.localPort}`;
+    // Not kept before both are known (a socket still connecting has none yet).
+    if (addresses.remote && addresses.local) addressesBySocket.set(socket, addresses);
+  }
+  return addresses;
 }
 
 /** Both ends' SPIFFE IDs of a connection (parsed once per connection). */

@@ -228,10 +228,12 @@ export function relayResponse(ctx: ProxyContext, response: IncomingMessage): voi
     response.destroy();
     return;
   }
-  const headers = { ...withoutHopByHop(response.headers), ...ctx.responseHeaders };
+  // withoutHopByHop returns a fresh object: the proxy's own headers go straight into it.
+  const headers = Object.assign(withoutHopByHop(response.headers), ctx.responseHeaders);
   const flags = responseFlagsOf(ctx);
   if (flags) headers[RESPONSE_FLAGS_HEADER] = flags;
-  applyHeaderPolicies(recordHeaderEditor(headers), ctx.responseHeaderPolicies ?? [], "response");
+  if (ctx.responseHeaderPolicies)
+    applyHeaderPolicies(recordHeaderEditor(headers), ctx.responseHeaderPolicies, "response");
   if (ctx.upgrade?.upstream && response.statusCode === 101) {
     spliceUpgrade(ctx, response, headers, ctx.upgrade.upstream);
     return;

@@ -9,6 +9,7 @@ import {
   type RetryVerdict,
   retryPolicyOf,
 } from "../engine/index.ts";
+import { joinedHeaders } from "./joined-headers.ts";
 import { respondLocally } from "./local-response.ts";
 import { addFlag, type Handler, type ProxyContext, type UpstreamAddress } from "./proxy-context.ts";
 import { bufferRequestBody } from "./request-body.ts";
@@ -96,12 +97,12 @@ export function forwardWithRetries(deps: RetryForwardDeps): Handler {
 
 function toOutcome(result: AttemptResult): AttemptOutcome | undefined {
   switch (result.kind) {
-    case "response": {
-      const headers: Record<string, string | undefined> = {};
-      for (const [name, value] of Object.entries(result.response.headers))
-        headers[name] = Array.isArray(value) ? value.join(", ") : value;
-      return { kind: "response", status: result.response.statusCode ?? 502, headers };
-    }
+    case "response":
+      return {
+        kind: "response",
+        status: result.response.statusCode ?? 502,
+        headers: joinedHeaders(result.response.headers),
+      };
     case "connect-failure":
     case "reset":
     case "per-try-timeout":

@@ -102,19 +102,33 @@ export function workloadLabels(ends: CallEnds): Record<WorkloadLabelName, string
  * ```
  */
 export function istioLabels(record: RequestRecord): Record<IstioLabelName, string> {
-  const labels: Record<IstioLabelName, string> = {
+  const ends = workloadLabels(record);
+  // Written out in Istio's order (ISTIO_LABEL_NAMES): built once per request, so no reordering copy.
+  return {
     reporter: record.reporter,
-    ...workloadLabels(record),
+    source_workload: ends.source_workload,
+    source_workload_namespace: ends.source_workload_namespace,
+    source_principal: ends.source_principal,
+    source_app: ends.source_app,
+    source_version: ends.source_version,
+    source_canonical_service: ends.source_canonical_service,
+    source_canonical_revision: ends.source_canonical_revision,
+    source_cluster: ends.source_cluster,
+    destination_workload: ends.destination_workload,
+    destination_workload_namespace: ends.destination_workload_namespace,
+    destination_principal: ends.destination_principal,
+    destination_app: ends.destination_app,
+    destination_version: ends.destination_version,
     destination_service: record.destinationService.host,
     destination_service_name: record.destinationService.name,
     destination_service_namespace: record.destinationService.namespace,
+    destination_canonical_service: ends.destination_canonical_service,
+    destination_canonical_revision: ends.destination_canonical_revision,
+    destination_cluster: ends.destination_cluster,
     request_protocol: record.requestProtocol,
     response_code: String(record.responseCode),
     grpc_response_status: record.grpcStatus,
     response_flags: record.responseFlags,
     connection_security_policy: record.connectionSecurityPolicy,
   };
-  const ordered = {} as Record<IstioLabelName, string>;
-  for (const name of ISTIO_LABEL_NAMES) ordered[name] = labels[name];
-  return ordered;
 }
