@@ -133,15 +133,11 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     // Signs the sample workloads' join tokens.
     const { signer } = await loadOrCreateSigningKey(home);
 
+    const deps = { nc, verifier, signer, namespace, host, log };
     const workloads: RunningWorkload[] = [];
     for (const workload of BOOKINFO_WORKLOADS) {
       const running = await startWorkload(workload, {
-        nc,
-        verifier,
-        signer,
-        namespace,
-        host,
-        log,
+        ...deps,
         sampleApps: options.sampleApps ?? "in-process",
         ...(otlpEndpoint ? { otlpEndpoint } : {}),
       });
@@ -159,14 +155,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
 
     let gateway: Awaited<ReturnType<typeof startIngressGateway>> | undefined;
     if (options.gatewayPort !== undefined) {
-      gateway = await startIngressGateway(options.gatewayPort, {
-        nc,
-        verifier,
-        signer,
-        namespace,
-        host,
-        log,
-      });
+      gateway = await startIngressGateway(options.gatewayPort, deps);
       cleanups.push(() => gateway?.stop() ?? Promise.resolve());
     }
 
@@ -234,27 +223,7 @@ async function startWorkload(workload: SampleWorkload, deps: WorkloadDeps) {
           port: 0,
           outboundUrl,
         });
-  const token = await createJoinToken(
-    deps.signer,
-    {
-      trustDomain: "cluster.local",
-      namespace: deps.namespace,
-      serviceAccount: `bookinfo-${workload.service}`,
-    },
-    { now: Date.now() },
-  );
-  const identity = await startWorkloadIdentity({
-    nc: deps.nc,
-    id: {
-      trustDomain: "cluster.local",
-      namespace: deps.namespace,
-      serviceAccount: `bookinfo-${workload.service}`,
-    },
-    credential: { type: "join-token", token },
-    verifier: deps.verifier,
-    crypto: globalThis.crypto,
-    log: deps.log,
-  });
+  const identity = await startJoinedIdentity(`bookinfo-${workload.service}`, deps);
   const proxy = {
     id: `sidecar~${workload.service}-${workload.version}~${deps.namespace}`,
     role: "sidecar" as const,
@@ -314,20 +283,7 @@ async function startIngressGateway(
   port: number,
   deps: Pick<WorkloadDeps, "nc" | "verifier" | "signer" | "namespace" | "host" | "log">,
 ) {
-  const id = {
-    trustDomain: "cluster.local",
-    namespace: deps.namespace,
-    serviceAccount: "jibe-ingressgateway",
-  };
-  const token = await createJoinToken(deps.signer, id, { now: Date.now() });
-  const identity = await startWorkloadIdentity({
-    nc: deps.nc,
-    id,
-    credential: { type: "join-token", token },
-    verifier: deps.verifier,
-    crypto: globalThis.crypto,
-    log: deps.log,
-  });
+  const identity = await startJoinedIdentity("jibe-ingressgateway", deps);
   try {
     const gateway = await startGateway({
       nc: deps.nc,
@@ -367,6 +323,23 @@ async function startIngressGateway(
     identity.stop();
     throw error;
   }
+}
+
+/** A mesh identity for a service account, joined with a token the control plane's key signs. */
+async function startJoinedIdentity(
+  serviceAccount: string,
+  deps: Pick<WorkloadDeps, "nc" | "verifier" | "signer" | "namespace" | "log">,
+) {
+  const id = { trustDomain: "cluster.local", namespace: deps.namespace, serviceAccount };
+  const token = await createJoinToken(deps.signer, id, { now: Date.now() });
+  return startWorkloadIdentity({
+    nc: deps.nc,
+    id,
+    credential: { type: "join-token", token },
+    verifier: deps.verifier,
+    crypto: globalThis.crypto,
+    log: deps.log,
+  });
 }
 
 async function applyJson(adminUrl: string, token: string, resources: object[]): Promise<void> {
