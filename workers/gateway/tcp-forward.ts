@@ -1,26 +1,13 @@
 import type { Duplex } from "node:stream";
-import type { Logger } from "../../broker/logger.ts";
-import type { Cluster, Endpoint, Snapshot, WeightedCluster } from "../../control/compile/snapshot.ts";
-import { type LoadBalancerState, pickEndpoint, pickWeighted } from "../engine/index.ts";
-import type { UpstreamAddress } from "../sidecar/proxy-context.ts";
-import type { TcpMetrics } from "../sidecar/tcp-metrics.ts";
+import type { Snapshot, WeightedCluster } from "../../control/compile/snapshot.ts";
+import { pickEndpoint, pickWeighted } from "../engine/index.ts";
+import type { TcpUpstreamDeps } from "../sidecar/tcp-outbound.ts";
 import { dialTcp, spliceTcp } from "../sidecar/tcp-splice.ts";
 import { DEFAULT_CONNECT_TIMEOUT_MS } from "../sidecar/upstream-forward.ts";
-import type { UpstreamDial } from "../sidecar/upstream-tls.ts";
-import type { DestinationService, WorkloadMetadata } from "../telemetry/index.ts";
 
 /** What {@link createTcpForward} needs. */
-export interface TcpForwardDeps {
+export interface TcpForwardDeps extends TcpUpstreamDeps {
   snapshot: () => Snapshot;
-  lb: LoadBalancerState;
-  random: () => number;
-  /** How an endpoint is reached (auto-mTLS to sidecars); default plaintext. */
-  upstreamAddress?: (cluster: Cluster, endpoint: Endpoint) => UpstreamAddress;
-  dialerFor?: (endpoint: UpstreamAddress) => UpstreamDial;
-  metrics: TcpMetrics;
-  self: WorkloadMetadata;
-  destinationService: (authority: string, routed: string | undefined) => DestinationService;
-  log: Logger;
 }
 
 /** One connection to forward: where it goes and what was already read from it. */

@@ -26,9 +26,13 @@ import { DEFAULT_CONNECT_TIMEOUT_MS } from "./upstream-forward.ts";
 import type { UpstreamDial } from "./upstream-tls.ts";
 
 /** What {@link createOutboundTcpProxy} needs. */
-export interface OutboundTcpDeps {
+export interface OutboundTcpDeps extends TcpUpstreamDeps {
   proxy: ProxyIdentity;
   routes: RouteSource;
+}
+
+/** What forwarding TCP to a cluster's endpoints needs (the sidecar's and the gateway's alike). */
+export interface TcpUpstreamDeps {
   lb: LoadBalancerState;
   random: () => number;
   /** How an endpoint is reached (auto-mTLS to sidecars); default plaintext. */
