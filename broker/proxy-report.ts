@@ -75,9 +75,29 @@ export interface AuthzObservation {
   extAuthz: { ok: number; denied: number; error: number; failureModeAllowed: number };
 }
 
+/** What kind of proxy reports: Node sidecar, Node ingress gateway, or edge worker. */
+export type ReportingProxyKind = "sidecar" | "gateway" | "edge";
+
+/**
+ * The config a proxy has applied: enough for the control plane to compile the same view for it and
+ * compare (`jibe proxy-status`). `version` is the content hash of the proxy's snapshot.
+ */
+export interface AppliedConfig {
+  /** Highest config-store revision the proxy's snapshot reflects. */
+  revision: number;
+  /** Snapshot content hash (`Snapshot.version`). */
+  version: string;
+  /** How the proxy compiles: its role, the Gateways it implements, its DNS suffix. */
+  role: "sidecar" | "gateway";
+  gateways?: string[];
+  domainSuffix?: string;
+}
+
 export interface ProxyReport {
   v: 1;
   proxy: string;
+  /** Absent from proxies that predate it (they are sidecars). */
+  kind?: ReportingProxyKind;
   namespace: string;
   labels: Record<string, string>;
   /** When the report was made (ms since the epoch). */
@@ -95,6 +115,8 @@ export interface ProxyReport {
   outbound: OutboundObservation[];
   /** Absent from proxies that predate it. */
   authz?: AuthzObservation;
+  /** The applied config; absent from proxies that predate it, or when the report carried a malformed one. */
+  config?: AppliedConfig;
 }
 
 const utf8 = new TextEncoder();
@@ -122,8 +144,8 @@ export async function collectProxyReports(
     callback: (err, msg) => {
       if (err) return;
       try {
-        const report = JSON.parse(fromUtf8.decode(msg.data)) as ProxyReport;
-        if (report?.v === 1 && typeof report.proxy === "string") reports.push(report);
+        const report = parseProxyReport(JSON.parse(fromUtf8.decode(msg.data)));
+        if (report) reports.push(report);
       } catch {
         // not a report: ignored
       }
@@ -133,4 +155,42 @@ export async function collectProxyReports(
   await new Promise((resolve) => setTimeout(resolve, opts.timeoutMs ?? 500));
   sub.unsubscribe();
   return reports.sort((a, b) => a.proxy.localeCompare(b.proxy));
+}
+
+/**
+ * Checks a report off the bus: `undefined` when it is not a v1 report (no id, namespace, labels or
+ * time). Optional parts that are malformed are dropped, so one proxy's bad field never hides it.
+ *
+ * @example
+ * ```ts
+ * const report = parseProxyReport(JSON.parse(text)); // undefined: not a report
+ * ```
+ */
+export function parseProxyReport(value: unknown): ProxyReport | undefined {
+  if (!isObject(value) || value.v !== 1) return undefined;
+  const { proxy, namespace, labels, at } = value;
+  if (typeof proxy !== "string" || proxy === "" || typeof namespace !== "string") return undefined;
+  if (!isObject(labels) || typeof at !== "number" || !Number.isFinite(at)) return undefined;
+  const { kind, config, ...rest } = value;
+  const report = rest as unknown as ProxyReport;
+  if (kind === "sidecar" || kind === "gateway" || kind === "edge") report.kind = kind;
+  const applied = parseAppliedConfig(config);
+  if (applied) report.config = applied;
+  return report;
+}
+
+function parseAppliedConfig(value: unknown): AppliedConfig | undefined {
+  if (!isObject(value)) return undefined;
+  const { revision, version, role, gateways, domainSuffix } = value;
+  if (typeof revision !== "number" || !Number.isInteger(revision) || revision < 0) return undefined;
+  if (typeof version !== "string" || version === "") return undefined;
+  if (role !== "sidecar" && role !== "gateway") return undefined;
+  const config: AppliedConfig = { revision, version, role };
+  if (Array.isArray(gateways) && gateways.every((g) => typeof g === "string")) config.gateways = gateways;
+  if (typeof domainSuffix === "string" && domainSuffix !== "") config.domainSuffix = domainSuffix;
+  return config;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -6,7 +6,9 @@ import { authzRoutes } from "./authz-routes.ts";
 import { caRoutes } from "./ca-routes.ts";
 import { eventRoutes } from "./event-routes.ts";
 import { AdminHttpError, body, errorResponse } from "./http-errors.ts";
+import { proxyStatusRoutes } from "./proxy-status-routes.ts";
 import { resourceRoutes } from "./resource-routes.ts";
+import { rollbackRoutes } from "./rollback-routes.ts";
 import type { AdminAppOptions } from "./types.ts";
 
 /** Where every authenticated route lives. */
@@ -40,12 +42,14 @@ export function createAdminApp(opts: AdminAppOptions): Hono {
     )
     .route("/", applyRoutes(opts.plane))
     .route("/", resourceRoutes(opts.plane))
+    .route("/", rollbackRoutes(opts.plane))
     .route(
       "/",
       authzRoutes(opts.plane, { fetch: opts.fetch ?? ((url, init) => fetch(url, init)), now: Date.now }),
     )
     .route("/", eventRoutes(opts.events, { heartbeatMs: opts.heartbeatMs ?? 15_000, ...logOpt(opts) }))
     .route("/", caRoutes(opts.ca))
+    .route("/", proxyStatusRoutes(opts.plane, opts.proxyReports, Date.now))
     .get("/trust", (c) => c.json(opts.trustJwks))
     .get("/proxies", async (c) => {
       if (!opts.proxyReports)

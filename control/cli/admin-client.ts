@@ -5,6 +5,8 @@ import type { ProxyReport } from "../../broker/proxy-report.ts";
 import type { CaStatus } from "../../identity/ca-admin.ts";
 import type { AuthzCheckBody, AuthzCheckResult } from "../admin/authz-check.ts";
 import type { AdminErrorCode, ErrorBody } from "../admin/http-errors.ts";
+import type { ProxyStatus, ProxyStatusDetail } from "../admin/proxy-status.ts";
+import type { RollbackOutcome } from "../admin/rollback-routes.ts";
 import type { EventFilter, StreamedEvent } from "../admin/types.ts";
 import type { Diagnostic } from "../compile/snapshot.ts";
 import type {
@@ -39,11 +41,17 @@ export interface AdminClient {
   get(ref: ResourceRef): Promise<ResourceView>;
   delete(ref: ResourceRef): Promise<ApplyResult>;
   history(ref: ResourceRef): Promise<HistoryItem[]>;
+  /** Re-applies the value kept at `revision` of the resource's history (`POST .../rollback`). */
+  rollback(ref: ResourceRef, revision: number, opts?: { dryRun?: boolean }): Promise<RollbackOutcome>;
   trust(): Promise<{ keys: JWK[] }>;
   /** "May A call B with this request?", decided from the current policy (`POST /api/v1/authz/check`). */
   authzCheck(check: AuthzCheckBody): Promise<AuthzCheckResult>;
   /** What every running proxy reports: certificates, PeerAuthentication mode, observed mTLS (`GET /api/v1/proxies`). */
   proxies(): Promise<ProxyReport[]>;
+  /** Per proxy: applied vs latest config, SYNCED / STALE / ... (`GET /api/v1/proxy-status`). */
+  proxyStatus(): Promise<ProxyStatus[]>;
+  /** One proxy's status and the resources changed after its revision (`GET /api/v1/proxy-status/:proxy`). */
+  proxyStatusOf(proxy: string): Promise<ProxyStatusDetail>;
   /** The mesh CA: trust bundle roots, signing intermediate, rotation phase (`GET /api/v1/ca`). */
   caStatus(): Promise<CaStatus>;
   /** Starts a root rotation (`POST /api/v1/ca/rotate`); `settleSeconds` between trusting and signing. */
@@ -134,8 +142,16 @@ export function createAdminClient(opts: AdminClientOptions): AdminClient {
     get: (ref) => json(resourcePath(ref)),
     delete: (ref) => json(resourcePath(ref), { method: "DELETE" }),
     history: async (ref) => (await json<{ items: HistoryItem[] }>(`${resourcePath(ref)}/history`)).items,
+    rollback: (ref, revision, rollbackOpts = {}) =>
+      json(`${resourcePath(ref)}/rollback${rollbackOpts.dryRun ? "?dryRun=true" : ""}`, {
+        method: "POST",
+        body: JSON.stringify({ revision }),
+        headers: { "content-type": "application/json" },
+      }),
     trust: () => json("/api/v1/trust"),
     proxies: async () => (await json<{ items: ProxyReport[] }>("/api/v1/proxies")).items,
+    proxyStatus: async () => (await json<{ items: ProxyStatus[] }>("/api/v1/proxy-status")).items,
+    proxyStatusOf: (proxy) => json(`/api/v1/proxy-status/${encodeURIComponent(proxy)}`),
     caStatus: () => json("/api/v1/ca"),
     caRotate: (rotateOpts = {}) =>
       json("/api/v1/ca/rotate", {

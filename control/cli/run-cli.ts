@@ -12,6 +12,8 @@ import { historyCommand } from "./commands/history.ts";
 import { installCommand, manifestCommand, uninstallCommand } from "./commands/install.ts";
 import { mtlsCommand } from "./commands/mtls.ts";
 import { proxyConfigCommand } from "./commands/proxy-config.ts";
+import { proxyStatusCommand } from "./commands/proxy-status.ts";
+import { rollbackCommand } from "./commands/rollback.ts";
 import { upCommand } from "./commands/up.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { watchCommand } from "./commands/watch.ts";
@@ -26,10 +28,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   deleteCommand,
   validateCommand,
   historyCommand,
+  rollbackCommand,
   watchCommand,
   authzCommand,
   mtlsCommand,
   proxyConfigCommand,
+  proxyStatusCommand,
   caCommand,
   upCommand,
   analyzeCommand,

@@ -14,6 +14,7 @@ import { createLoadBalancerState, type LoadBalancerState } from "../engine/index
 import { startAdminListener } from "./admin.ts";
 import { type AppMetricsTarget, mergedScrape } from "./app-metrics.ts";
 import { type AppProbers, runAppProbe } from "./app-probes.ts";
+import { appliedConfigOf } from "./applied-config.ts";
 import { type CircuitBreakerStats, enforceConnectionPool } from "./cluster-circuit-breaker.ts";
 import { createInboundPipeline } from "./inbound.ts";
 import {
@@ -339,6 +340,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       return {
         v: 1,
         proxy: options.proxy.id,
+        kind: "sidecar",
         namespace: options.proxy.namespace,
         labels: options.proxy.labels,
         at: Date.now(),
@@ -351,6 +353,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         },
         ...peerSecurity.report(),
         authz: authzObservation(authz.report()),
+        config: appliedConfigOf(options.proxy, snapshot()),
       };
     };
     if (options.report !== false) {
