@@ -45,6 +45,8 @@ export const COMPILE_DIAGNOSTIC_CODES = {
     "VirtualService for a Service that mesh (GAMMA) HTTPRoutes attach to: the HTTPRoutes route it for sidecars, the VirtualService is ignored there",
   JIBE2064:
     "several TCPRoutes attach to one Gateway TCP listener: the oldest forwards its connections, the others are ignored there",
+  JIBE2065:
+    "Gateway HTTPS listener certificateRef or TLS setting Jibe cannot serve (not a Secret, another namespace without a ReferenceGrant, frontendValidation): without a usable certificate the listener is not served",
 } as const;
 
 /** A code from {@link COMPILE_DIAGNOSTIC_CODES}. */

@@ -66,7 +66,9 @@ function compiled(documents: object[]): { servers: GatewayServerConfig[]; diagno
   const { resources, diagnostics: invalid } = validateDocuments(documents);
   expect(invalid.filter((d) => d.severity === "error")).toEqual([]);
   const { snapshot, diagnostics } = compile(resources, proxy);
-  return { servers: snapshot.gatewayServers ?? [], diagnostics };
+  // The gateway's HTTP listener is a server too (gateway-api-listeners.test.ts): only streams here.
+  const servers = (snapshot.gatewayServers ?? []).filter((s) => s.protocol !== "HTTP");
+  return { servers, diagnostics };
 }
 
 const byCode = (diagnostics: Diagnostic[], code: string) =>

@@ -2,6 +2,7 @@ import type { Listener, ParentRef } from "../model/gateway-api.ts";
 import { isGatewayParent } from "../model/gateway-api.ts";
 import type { StreamRouteRule } from "../model/stream-routes.ts";
 import { compileDiagnostic } from "./compile-diagnostics.ts";
+import { gatewayApiHttpServers } from "./gateway-api-listeners.ts";
 import { resolveBackend } from "./gateway-api-routes.ts";
 import { acceptsRoute, intersectHostnames } from "./gateway-api-units.ts";
 import type { Indexed, ResourceIndex } from "./resource-index.ts";
@@ -188,7 +189,8 @@ function destinationsOf(
 }
 
 /**
- * Istio Gateway servers (`gatewayServersOf`) with the Gateway API TCP/TLS servers added.
+ * Istio Gateway servers (`gatewayServersOf`) with the Gateway API listeners added: TCP and TLS
+ * passthrough servers, then HTTP and HTTPS ones (`gateway-api-listeners.ts`).
  *
  * @example
  * ```ts
@@ -202,9 +204,12 @@ export function withGatewayApiStreamServers(
   suffix: string,
 ): { servers: GatewayServerConfig[]; diagnostics: Diagnostic[] } {
   const streams = gatewayApiStreamServers(index, proxy, suffix);
-  if (streams.servers.length === 0 && streams.diagnostics.length === 0) return istio;
+  const http = gatewayApiHttpServers(index, proxy);
+  const added =
+    streams.servers.length + streams.diagnostics.length + http.servers.length + http.diagnostics.length;
+  if (added === 0) return istio;
   return {
-    servers: [...istio.servers, ...streams.servers],
-    diagnostics: [...istio.diagnostics, ...streams.diagnostics],
+    servers: [...istio.servers, ...streams.servers, ...http.servers],
+    diagnostics: [...istio.diagnostics, ...streams.diagnostics, ...http.diagnostics],
   };
 }

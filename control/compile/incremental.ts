@@ -174,7 +174,7 @@ export function createIncrementalCompiler(
         inboundProtocolsOf(index, proxy),
       );
       // Gateways: the servers of the Istio Gateways selecting them (the Node ingress gateway listens on
-      // them) and the TCP / TLS passthrough listeners of the Gateway API Gateways they implement.
+      // them) and the listeners (HTTP, HTTPS, TCP, TLS passthrough) of the Gateway API Gateways they implement.
       const servers = withGatewayApiStreamServers(
         gatewayServersOf(index, proxy, suffix),
         index,

@@ -195,7 +195,9 @@ export function computeGatewayApiStatus(inputs: GatewayApiInputs): GatewayApiSta
           condition("Accepted", false, "Invalid", undefined, "not published to the mesh (see the Event)"),
           condition("Programmed", false, "Invalid", undefined, "not published to the mesh"),
         ];
-    const listeners = ((gateway.spec as KubernetesGatewaySpec).listeners ?? []).map((listener) => {
+    const listeners = ((gateway.spec as KubernetesGatewaySpec).listeners ?? []).map((listener, index) => {
+      const certificates = certificateProblem(diagnostics, gatewayKey, index);
+      const programmed = ok && !certificates?.unserved;
       const http = ["HTTP", "HTTPS", "TCP"].includes(listener.protocol) || passthrough(listener);
       const kinds = listenerRouteKinds(listener);
       const invalidKinds = (listener.allowedRoutes?.kinds ?? []).filter(
@@ -204,16 +206,26 @@ export function computeGatewayApiStatus(inputs: GatewayApiInputs): GatewayApiSta
       const listenerConditions = http
         ? [
             condition("Accepted", true, "Accepted", undefined, "listener accepted"),
-            condition("Programmed", ok, ok ? "Programmed" : "Invalid", undefined, "listener programmed"),
-            invalidKinds.length > 0
-              ? condition(
-                  "ResolvedRefs",
+            programmed
+              ? condition("Programmed", true, "Programmed", undefined, "listener programmed")
+              : condition(
+                  "Programmed",
                   false,
-                  "InvalidRouteKinds",
-                  undefined,
-                  `route kinds ${invalidKinds.map((k) => k.kind).join(", ")} are not supported on a ${listener.protocol} listener; use ${listenerRouteKinds({ ...listener, allowedRoutes: {} }).join(" or ")}`,
-                )
-              : condition("ResolvedRefs", true, "ResolvedRefs", undefined, "references resolved"),
+                  "Invalid",
+                  certificates?.diagnostic,
+                  "listener not programmed",
+                ),
+            certificates
+              ? condition("ResolvedRefs", false, certificates.reason, certificates.diagnostic)
+              : invalidKinds.length > 0
+                ? condition(
+                    "ResolvedRefs",
+                    false,
+                    "InvalidRouteKinds",
+                    undefined,
+                    `route kinds ${invalidKinds.map((k) => k.kind).join(", ")} are not supported on a ${listener.protocol} listener; use ${listenerRouteKinds({ ...listener, allowedRoutes: {} }).join(" or ")}`,
+                  )
+                : condition("ResolvedRefs", true, "ResolvedRefs", undefined, "references resolved"),
           ]
         : [
             condition(
@@ -307,7 +319,31 @@ function reasonOf(diagnostic: Diagnostic, reasons: readonly string[], fallback: 
 }
 
 function attachDiagnostics(compiled: { diagnostics: Diagnostic[] }): Diagnostic[] {
-  return compiled.diagnostics.filter((d) => d.code === "JIBE2060");
+  // JIBE2065: a Gateway's HTTPS listener certificates (its listener status below).
+  return compiled.diagnostics.filter((d) => d.code === "JIBE2060" || d.code === "JIBE2065");
+}
+
+/**
+ * An HTTPS listener's certificate problems (JIBE2065 at `spec.listeners[i].tls…`): ResolvedRefs
+ * False (InvalidCertificateRef or RefNotPermitted), and whether the listener is left unserved.
+ */
+function certificateProblem(
+  diagnostics: readonly Diagnostic[],
+  gatewayKey: string,
+  index: number,
+): { diagnostic: Diagnostic; reason: string; unserved: boolean } | undefined {
+  const at = `spec.listeners[${index}].tls`;
+  const mine = diagnostics.filter(
+    (d) => d.code === "JIBE2065" && d.resource === `KubernetesGateway/${gatewayKey}` && d.path.startsWith(at),
+  );
+  const first = mine[0];
+  if (!first) return undefined;
+  const refused = mine.find((d) => d.message.includes("RefNotPermitted"));
+  return {
+    diagnostic: refused ?? first,
+    reason: refused ? "RefNotPermitted" : "InvalidCertificateRef",
+    unserved: mine.some((d) => d.path === `${at}.certificateRefs` || d.path === `${at}.frontendValidation`),
+  };
 }
 
 function condition(

@@ -260,7 +260,36 @@ export function checkKubernetesGateway(spec: KubernetesGatewaySpec, report: Repo
         `protocol ${l.protocol}${l.protocol === "TLS" ? ` (tls.mode ${l.tls?.mode ?? "Terminate"})` : ""} is accepted but Jibe routes only HTTP and HTTPS listeners (HTTPRoute, GRPCRoute), TCP (TCPRoute) and TLS Passthrough (TLSRoute)`,
       );
     checkAllowedNamespaces(l, [...at, "allowedRoutes", "namespaces"], report);
+    checkListenerTls(l, at, report);
   });
+}
+
+/** The CRD's TLS rules: HTTPS terminates with certificates; HTTP and TCP take no `tls`. */
+function checkListenerTls(l: Listener, at: PathSegment[], report: Reporter): void {
+  if (l.protocol === "HTTP" || l.protocol === "TCP") {
+    if (l.tls)
+      report.error("JIBE1022", [...at, "tls"], `tls must not be set on a ${l.protocol} listener; remove it`);
+    return;
+  }
+  if (l.protocol !== "HTTPS") return;
+  if (!l.tls)
+    report.error(
+      "JIBE1012",
+      [...at, "tls"],
+      "an HTTPS listener needs tls, e.g. tls: { mode: Terminate, certificateRefs: [{ name: my-cert }] }",
+    );
+  else if (l.tls.mode === "Passthrough")
+    report.error(
+      "JIBE1013",
+      [...at, "tls", "mode"],
+      "an HTTPS listener terminates TLS (mode Terminate); use protocol TLS for Passthrough",
+    );
+  else if (!l.tls.certificateRefs?.length && !l.tls.options)
+    report.error(
+      "JIBE1012",
+      [...at, "tls", "certificateRefs"],
+      "tls mode Terminate needs certificateRefs naming a Secret with tls.crt and tls.key",
+    );
 }
 
 /**

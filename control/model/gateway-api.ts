@@ -176,6 +176,16 @@ const labelSelectorSchema = z.strictObject({
 /** A Kubernetes `LabelSelector` (over Namespace labels for `allowedRoutes.namespaces.selector`). */
 export type LabelSelector = z.infer<typeof labelSelectorSchema>;
 
+/** `SecretObjectReference`: a Secret (default group "" and kind Secret) holding `tls.crt` / `tls.key`. */
+const secretObjectRefSchema = z.strictObject({
+  group: z.string().optional(),
+  kind: z.string().optional(),
+  name: z.string(),
+  namespace: z.string().optional(),
+});
+/** A listener's `tls.certificateRefs` entry. */
+export type SecretObjectRef = z.infer<typeof secretObjectRefSchema>;
+
 const listenerSchema = z.strictObject({
   name: z.string(),
   hostname: z.string().optional(),
@@ -184,7 +194,7 @@ const listenerSchema = z.strictObject({
   tls: z
     .strictObject({
       mode: z.enum(["Terminate", "Passthrough"]).optional(),
-      certificateRefs: z.array(z.unknown()).optional(),
+      certificateRefs: z.array(secretObjectRefSchema).optional(),
       frontendValidation: z.unknown().optional(),
       options: z.record(z.string(), z.string()).optional(),
     })

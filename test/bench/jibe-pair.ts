@@ -143,7 +143,8 @@ function resources(options: JibePairOptions, serverInboundPort: number): object[
   return out;
 }
 
-async function apply(mesh: BenchMesh, documents: object[]): Promise<void> {
+/** Applies resources through the control plane's admin API (as `jibe apply`). */
+export async function apply(mesh: BenchMesh, documents: object[]): Promise<void> {
   const response = await fetch(`${mesh.adminUrl}/api/v1/apply`, {
     method: "POST",
     headers: { authorization: `Bearer ${mesh.token}`, "content-type": "application/json" },
@@ -152,7 +153,8 @@ async function apply(mesh: BenchMesh, documents: object[]): Promise<void> {
   if (!response.ok) throw new Error(`bench: apply failed: ${response.status} ${await response.text()}`);
 }
 
-async function waitUntilServing(url: string, host: string, bodyBytes: number): Promise<void> {
+/** Waits (up to 20 s) until a POST with `Host: host` through `url` answers 200 with a full body. */
+export async function waitUntilServing(url: string, host: string, bodyBytes: number): Promise<void> {
   const started = Date.now();
   let last = "";
   while (Date.now() - started < 20_000) {

@@ -12,6 +12,7 @@ import { type ConvergenceResult, measureConvergence } from "./convergence.ts";
 import { measureDataPlane, renderDataPlane } from "./data-plane.ts";
 import { measureDataPlaneH2, renderDataPlaneH2 } from "./data-plane-h2.ts";
 import { measureEdgeAuthz, renderEdgeAuthzResults } from "./edge-authz.ts";
+import { measureGatewayBench, renderGatewayBench } from "./gateway-bench.ts";
 import { measureMtls, renderMtls } from "./mtls.ts";
 import { mergeResults } from "./results-file.ts";
 import { measureRouteLookup, renderRouteLookup } from "./route-lookup.ts";
@@ -29,7 +30,16 @@ import { measureTelemetryOverhead, renderTelemetryOverhead } from "./telemetry-o
 const here = dirname(fileURLToPath(import.meta.url));
 const sizes = (process.env.JIBE_BENCH_PROXIES ?? "100,1000").split(",").map(Number);
 const rounds = Number(process.env.JIBE_BENCH_ROUNDS ?? 20);
-const SECTIONS = ["convergence", "certs", "authz", "routes", "dataplane", "mtls", "telemetry"] as const;
+const SECTIONS = [
+  "convergence",
+  "certs",
+  "authz",
+  "routes",
+  "dataplane",
+  "gateway",
+  "mtls",
+  "telemetry",
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 function selectedSections(): ReadonlySet<Section> {
@@ -103,6 +113,10 @@ async function main(): Promise<void> {
       const plain = await measureDataPlane(mesh);
       console.log("data plane over HTTP/2 (h2load): direct, Jibe, HAProxy ...");
       sections.push(renderDataPlane(plain, renderDataPlaneH2(await measureDataPlaneH2(mesh))));
+    }
+    if (selected.has("gateway")) {
+      console.log("ingress gateway (one proxy): direct, Jibe gateway, HAProxy, nginx ...");
+      sections.push(renderGatewayBench(await measureGatewayBench(mesh)));
     }
     if (selected.has("mtls")) {
       console.log("data plane with mTLS: direct, Jibe, HAProxy ...");

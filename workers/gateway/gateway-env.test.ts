@@ -30,6 +30,16 @@ describe("readGatewayEnv", () => {
     expect(env.portMap).toEqual({ 80: 8080, 443: 8443 });
   });
 
+  it("implements the Gateway API Gateways named in JIBE_GATEWAYS (namespace/name), as the edge worker", () => {
+    expect(readGatewayEnv({ JIBE_GATEWAYS: "infra/web, infra/api" }, "/h").proxy.gateways).toEqual([
+      "infra/web",
+      "infra/api",
+    ]);
+    expect(() => readGatewayEnv({ JIBE_GATEWAYS: "web" }, "/h")).toThrow(
+      /JIBE_GATEWAYS: "web" is not namespace\/name/,
+    );
+  });
+
   it("refuses a malformed port map, naming the variable and the form", () => {
     expect(() => readGatewayEnv({ JIBE_GATEWAY_PORT_MAP: "80:8080" }, "/h")).toThrow(
       /JIBE_GATEWAY_PORT_MAP: "80:8080" is not serverPort=localPort/,

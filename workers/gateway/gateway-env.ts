@@ -23,7 +23,8 @@ export const DEFAULT_GATEWAY_LABELS: Readonly<Record<string, string>> = { istio:
  * istio=ingressgateway (which Gateways' `selector` must match), `JIBE_PROXY_ID`
  * gateway~<istio label>~<namespace>, `JIBE_GATEWAY_HOST` 0.0.0.0, `JIBE_GATEWAY_PORT_MAP` none
  * (`80=8080,443=8443` binds server port 80 on 8080…), `JIBE_GATEWAY_CREDENTIALS_DIR` unset
- * (`credentialName` then fails closed; the folder holds `<credentialName>/tls.crt`, `tls.key`, `ca.crt`).
+ * (`credentialName` then fails closed; the folder holds `<credentialName>/tls.crt`, `tls.key`, `ca.crt`),
+ * `JIBE_GATEWAYS` none (Gateway API Gateways it implements, `namespace/name` separated by commas).
  *
  * @example
  * ```ts
@@ -36,6 +37,18 @@ export function readGatewayEnv(env: Record<string, string | undefined>, home: st
     ? parseLabels(env.JIBE_LABELS ?? "")
     : { ...DEFAULT_GATEWAY_LABELS };
   const credentialsDir = nonEmpty(env.JIBE_GATEWAY_CREDENTIALS_DIR);
+  // Gateway API Gateways are implemented by name, as the edge worker's `JIBE_GATEWAYS`.
+  const gateways = (env.JIBE_GATEWAYS ?? "")
+    .split(",")
+    .map((g) => g.trim())
+    .filter((g) => g.length > 0);
+  for (const g of gateways)
+    if (!/^[^/\s]+\/[^/\s]+$/.test(g))
+      throw new SidecarError(
+        "sidecar-config-invalid",
+        `JIBE_GATEWAYS: "${g}" is not namespace/name; write e.g. infra/web,infra/api`,
+        { user: true },
+      );
   return {
     natsUrl: nonEmpty(env.JIBE_NATS_URL) ?? "nats://127.0.0.1:4222",
     trustJwks: nonEmpty(env.JIBE_TRUST_JWKS) ?? `${home}/trust.jwks.json`,
@@ -44,6 +57,7 @@ export function readGatewayEnv(env: Record<string, string | undefined>, home: st
       role: "gateway",
       namespace,
       labels,
+      ...(gateways.length > 0 ? { gateways } : {}),
     },
     host: nonEmpty(env.JIBE_GATEWAY_HOST) ?? "0.0.0.0",
     portMap: parsePortMap(env.JIBE_GATEWAY_PORT_MAP ?? ""),

@@ -5,6 +5,7 @@ import { TLSSocket, type TlsOptions } from "node:tls";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Verifier } from "../../broker/envelope.ts";
 import type { Logger } from "../../broker/logger.ts";
+import { serveProxyReport } from "../../broker/proxy-report.ts";
 import { forwardsTcp } from "../../control/compile/gateway-servers.ts";
 import type { GatewayServerConfig, ProxyIdentity, Snapshot } from "../../control/compile/snapshot.ts";
 import type { RotationClient } from "../../identity/rotation-client.ts";
@@ -20,6 +21,7 @@ import { createHttp2SessionPool } from "../sidecar/upstream-h2.ts";
 import { createUpstreamPool, type UpstreamPoolOptions } from "../sidecar/upstream-pool.ts";
 import { createUpstreamTlsDialer } from "../sidecar/upstream-tls.ts";
 import { forwardClientCertDetails } from "./client-cert-details.ts";
+import { gatewayReport } from "./gateway-report.ts";
 import { createServerGate, type GatewayConnectionStats } from "./server-gate.ts";
 import { admitServerHosts } from "./server-hosts.ts";
 import { loadServerCredentials, type ServerCredentials, serverTlsOptions } from "./server-tls.ts";
@@ -54,6 +56,8 @@ export interface GatewayOptions {
   drainTimeoutMs?: number;
   random?: () => number;
   log?: Logger;
+  /** Answer proxy report requests on the bus (`jibe proxy-status`). Default true. */
+  report?: boolean;
 }
 
 /** A running ingress gateway. */
@@ -153,6 +157,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       randomUUID,
       log,
       schemeFromConnection: true,
+      // Routes match the server port (Istio's per-port route configuration), not the bound one.
+      routePort: port,
     });
   const tcpForward = createTcpForward({
     snapshot,
@@ -240,9 +246,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   started = true;
   scheduleReconcile();
   await reconciling;
+  const ports = () => Object.fromEntries([...listeners].map(([port, listener]) => [port, listener.port]));
+  const stopReports =
+    options.report === false
+      ? undefined
+      : serveProxyReport(options.nc, () => gatewayReport(options.proxy, snapshot(), host, ports()));
 
   return {
-    ports: () => Object.fromEntries([...listeners].map(([port, listener]) => [port, listener.port])),
+    ports,
     snapshot,
     stats: () => ({ http: httpStats, connections, revision: snapshot().revision }),
     // TCP metrics are part of the telemetry's series (Telemetry overrides and expiry apply).
@@ -250,6 +261,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     settled: () => reconciling,
     async stop() {
       stopped = true;
+      stopReports?.();
       await reconciling;
       await Promise.all([...listeners.values()].map((listener) => listener.close(drainMs)));
       listeners.clear();

@@ -51,6 +51,11 @@ export interface OutboundDeps {
   schemeFromConnection?: boolean;
   /** Refuses targets the listener does not serve (the ingress gateway: hosts of its port's servers). */
   admitTarget?: Layer;
+  /**
+   * The port routes match (`match.port`, Gateway API listener ports): the ingress gateway's server
+   * port, whatever local port it is bound to; default the authority's port, else 80 / 443.
+   */
+  routePort?: number;
 }
 
 /**
@@ -77,7 +82,12 @@ export function createOutboundPipeline(deps: OutboundDeps): Handler {
       stripHopByHopHeaders(),
       assignRequestId(deps.randomUUID), // x-request-id
       addForwardedHeaders(), // x-forwarded-*
-      routeRequest({ routes: deps.routes, proxy: deps.proxy, random: deps.random }), // 404 NR
+      routeRequest({
+        routes: deps.routes,
+        proxy: deps.proxy,
+        random: deps.random,
+        ...(deps.routePort === undefined ? {} : { port: deps.routePort }),
+      }), // 404 NR
       applyCorsPolicy(), // preflights answered, access-control-* added
       injectFaults(deps.random), // DI delay, FI abort
       answerWithoutUpstream(), // redirects, direct responses, 503 NC

@@ -22,10 +22,12 @@ export function routeRequest(deps: {
   routes: RouteSource;
   proxy: ProxyIdentity;
   random: () => number;
+  /** The port routes match (the gateway's server port); default the authority's. */
+  port?: number;
 }): Layer {
   return (next) => (ctx) => {
     const { table } = deps.routes.current();
-    const decision = decideRoute(table, requestFacts(ctx, deps.proxy), deps.random);
+    const decision = decideRoute(table, requestFacts(ctx, deps.proxy, deps.port), deps.random);
     if (decision.kind === "noRoute") {
       respondLocally(ctx, 404, "NR", `no route to "${ctx.authority}": ${decision.reason}`);
       return ANSWERED;
@@ -47,9 +49,10 @@ export function routeRequest(deps: {
 
 /**
  * What the engine sees of a request: lower-case authority and headers, this proxy as the source.
- * The destination port is left to the engine (the authority's, else 80).
+ * The destination port is `port` when given (the gateway's server port), else left to the engine
+ * (the authority's, else 80 / 443 by scheme).
  */
-export function requestFacts(ctx: ProxyContext, proxy: ProxyIdentity): RequestFacts {
+export function requestFacts(ctx: ProxyContext, proxy: ProxyIdentity, port?: number): RequestFacts {
   const joined = joinedHeaders(ctx.req.headers);
   // The engine reads the authority as `host`: the request's own header view serves unless an
   // absolute-form URI named another authority (copying every request's headers is a measurable cost).
@@ -63,5 +66,6 @@ export function requestFacts(ctx: ProxyContext, proxy: ProxyIdentity): RequestFa
     headers,
     sourceLabels: proxy.labels,
     sourceNamespace: proxy.namespace,
+    ...(port === undefined ? {} : { port }),
   };
 }
