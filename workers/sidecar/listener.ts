@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, ServerResponse } from 
 import { createServer as createHttp2Server, type Http2ServerRequest, type Http2Session } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { TLSSocket } from "node:tls";
 import type { Logger } from "../../broker/logger.ts";
 import { isHttp2Preface, PeekedSocket } from "./peeked-socket.ts";
 import { createContext, type Direction, type Handler } from "./proxy-context.ts";
@@ -137,7 +138,15 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       detached.delete(socket);
       if (isHttp2Preface(first)) {
         arriving = socket;
-        http2.emit("connection", new PeekedSocket(socket, first));
+        if (socket instanceof TLSSocket) {
+          // Its ALPN (`http/1.1` in mesh mTLS) would make node:http2 refuse it: served through a JS stream.
+          http2.emit("connection", new PeekedSocket(socket, first));
+        } else {
+          // h2c: node:http2 feeds the put-back preface to the session, then reads the socket natively.
+          // A JS stream wrapper here would cost a JS stream pass per frame in each direction.
+          socket.unshift(first);
+          http2.emit("connection", socket);
+        }
         arriving = undefined;
         return;
       }
