@@ -7,7 +7,7 @@ import { HTTP1_LOAD, loadSettingsFromEnv, missingMessage } from "./data-plane.ts
 import type { LoadResult, LoadSettings } from "./http-load.ts";
 import { apply, type BenchMesh, SERVER_HOST, waitUntilServing } from "./jibe-pair.ts";
 import { cpuSeconds, rssMiB } from "./proc-usage.ts";
-import { missingPeerPackages } from "./proxy-peers.ts";
+import { missingPeerPackages, startNginxHop } from "./proxy-peers.ts";
 import { ms, ratio } from "./stats.ts";
 
 /**
@@ -182,43 +182,7 @@ async function startHaproxy(dir: string, upstreamPort: number): Promise<SinglePr
 async function startNginx(dir: string, upstreamPort: number): Promise<SingleProxy> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
-  const file = join(dir, "nginx.conf");
-  const temp = (kind: string) => `  ${kind}_temp_path ${dir}/${kind};`;
-  await writeFile(
-    file,
-    [
-      "worker_processes 1;",
-      "daemon off;",
-      `pid ${join(dir, "nginx.pid")};`,
-      `error_log ${join(dir, "error.log")} warn;`,
-      "events { worker_connections 20000; }",
-      "http {",
-      "  access_log off;",
-      temp("client_body"),
-      temp("proxy"),
-      temp("fastcgi"),
-      temp("uwsgi"),
-      temp("scgi"),
-      "  keepalive_requests 1000000;",
-      `  upstream next { server 127.0.0.1:${upstreamPort}; keepalive 256; keepalive_requests 1000000; }`,
-      "  server {",
-      `    listen 127.0.0.1:${port};`,
-      "    location / {",
-      "      proxy_pass http://next;",
-      "      proxy_http_version 1.1;",
-      '      proxy_set_header Connection "";',
-      "      proxy_set_header Host $host;",
-      "    }",
-      "  }",
-      "}",
-      "",
-    ].join("\n"),
-  );
-  const { process: proc } = await startProcess(
-    "nginx",
-    ["-e", join(dir, "stderr.log"), "-p", dir, "-c", file],
-    { settleMs: 300 },
-  );
+  const proc = await startNginxHop(dir, "nginx", port, upstreamPort);
   return { url: `http://127.0.0.1:${port}/`, pid: proc.pid, stop: () => proc.stop() };
 }
 

@@ -157,49 +157,61 @@ export async function startNginxPair(dir: string, upstreamPort: number): Promise
   await mkdir(dir, { recursive: true });
   const portA = await freePort();
   const portB = await freePort();
-  const config = (name: string, listen: number, next: number) =>
-    [
-      "worker_processes 1;",
-      "daemon off;",
-      `pid ${join(dir, `${name}.pid`)};`,
-      `error_log ${join(dir, `${name}.error.log`)} warn;`,
-      "events { worker_connections 20000; }",
-      "http {",
-      "  access_log off;",
-      `  client_body_temp_path ${dir}/${name}-body;`,
-      `  proxy_temp_path ${dir}/${name}-proxy;`,
-      `  fastcgi_temp_path ${dir}/${name}-fcgi;`,
-      `  uwsgi_temp_path ${dir}/${name}-uwsgi;`,
-      `  scgi_temp_path ${dir}/${name}-scgi;`,
-      "  keepalive_requests 1000000;",
-      `  upstream next { server 127.0.0.1:${next}; keepalive 256; keepalive_requests 1000000; }`,
-      "  server {",
-      `    listen 127.0.0.1:${listen};`,
-      "    location / {",
-      "      proxy_pass http://next;",
-      "      proxy_http_version 1.1;",
-      '      proxy_set_header Connection "";',
-      "      proxy_set_header Host $host;",
-      "    }",
-      "  }",
-      "}",
-      "",
-    ].join("\n");
-  const start = async (name: string, listen: number, next: number) => {
-    const file = join(dir, `${name}.conf`);
-    await writeFile(file, config(name, listen, next));
-    return (
-      await startProcess("nginx", ["-e", join(dir, `${name}.stderr.log`), "-p", dir, "-c", file], {
-        settleMs: 300,
-      })
-    ).process;
-  };
-  const b = await start("nginx-b", portB, upstreamPort);
-  const a = await start("nginx-a", portA, portB).catch(async (e) => {
+  const b = await startNginxHop(dir, "nginx-b", portB, upstreamPort);
+  const a = await startNginxHop(dir, "nginx-a", portA, portB).catch(async (e) => {
     await b.stop();
     throw e;
   });
   return pair("nginx", portA, a, b);
+}
+
+/**
+ * One nginx proxy hop (master + 1 worker, access log off, keep-alive to `next`) listening on
+ * `listen`; its files are named after `name` in `dir`.
+ */
+export async function startNginxHop(
+  dir: string,
+  name: string,
+  listen: number,
+  next: number,
+): Promise<BenchProcess> {
+  const config = [
+    "worker_processes 1;",
+    "daemon off;",
+    `pid ${join(dir, `${name}.pid`)};`,
+    `error_log ${join(dir, `${name}.error.log`)} warn;`,
+    "events { worker_connections 20000; }",
+    "http {",
+    "  access_log off;",
+    `  client_body_temp_path ${dir}/${name}-body;`,
+    `  proxy_temp_path ${dir}/${name}-proxy;`,
+    `  fastcgi_temp_path ${dir}/${name}-fcgi;`,
+    `  uwsgi_temp_path ${dir}/${name}-uwsgi;`,
+    `  scgi_temp_path ${dir}/${name}-scgi;`,
+    "  keepalive_requests 1000000;",
+    `  upstream next { server 127.0.0.1:${next}; keepalive 256; keepalive_requests 1000000; }`,
+    "  server {",
+    `    listen 127.0.0.1:${listen};`,
+    "    location / {",
+    "      proxy_pass http://next;",
+    "      proxy_http_version 1.1;",
+    '      proxy_set_header Connection "";',
+    "      proxy_set_header Host $host;",
+    "    }",
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+  const file = join(dir, `${name}.conf`);
+  await writeFile(file, config);
+  const started = await startProcess(
+    "nginx",
+    ["-e", join(dir, `${name}.stderr.log`), "-p", dir, "-c", file],
+    {
+      settleMs: 300,
+    },
+  );
+  return started.process;
 }
 
 function pair(name: string, portA: number, a: BenchProcess, b: BenchProcess): ProxyPair {
