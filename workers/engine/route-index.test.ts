@@ -60,6 +60,16 @@ describe("routeCandidates", () => {
     expect(sure(index.headers[0]?.values.get("2"))).toEqual([]);
   });
 
+  it("lists every prefix on the way to an exact path, not only the deepest", () => {
+    const nested = buildRouteIndex(
+      [[{ uri: { prefix: "/a" } }], [{ uri: { prefix: "/a/b" } }], [{ uri: { exact: "/a/b/c" } }]],
+      0,
+    )!;
+    expect(nested.merged).toBe(true);
+    expect(routeCandidates(nested, "/a/b/c", {})).toEqual([0, 1, 2]);
+    expect(routeCandidates(nested, "/a/b/d", {})).toEqual([0, 1]);
+  });
+
   it("gives the same candidates when nested prefixes are too deep to merge", () => {
     // /a, /a/a, /a/a/a, ...: merged lists would grow with the square of the depth.
     const deep: RouteMatch[][] = Array.from({ length: 60 }, (_, i) => [

@@ -141,10 +141,12 @@ function mergeChains(root: PrefixNode, exact: Map<string, number[]>, budget: num
     return true;
   };
   if (!visit(root, [])) return false;
+  // The merged list of the deepest prefix node a path reaches holds every prefix on the way there.
+  const mergedOf = new Map(plan);
   const exactPlan: [string, number[]][] = [];
   for (const [path, list] of exact) {
-    const reached = deepestPrefixNode(root, path).routes;
-    const merged = reached ? unionOf([list, reached]) : list;
+    const reached = mergedOf.get(deepestPrefixNode(root, path));
+    const merged = reached && reached.length > 0 ? unionOf([list, reached]) : list;
     total += merged.length;
     if (total > budget) return false;
     exactPlan.push([path, merged]);

@@ -17,6 +17,9 @@ export function defineRouteOrderCases(): void {
     }));
     const rules = [
       ...fillers,
+      { name: "prefix-deep", match: [{ uri: { prefix: "/deep" } }] },
+      { name: "prefix-deep-x", match: [{ uri: { prefix: "/deep/x" } }] },
+      { name: "exact-deep-x-y", match: [{ uri: { exact: "/deep/x/y" } }] },
       { name: "header-only", match: [{ headers: { "x-canary": { exact: "1" } } }] },
       {
         name: "header-and-method",
@@ -66,6 +69,11 @@ export function defineRouteOrderCases(): void {
     it("an earlier header-only rule beats an exact path match", () => {
       expect(routeName(request("reviews", "/a", { headers: { "x-canary": "1" } }))).toBe("header-only");
       expect(routeName(request("reviews", "/a"))).toBe("exact-a");
+    });
+
+    it("a prefix two levels up beats a later, deeper prefix and exact match", () => {
+      expect(routeName(request("reviews", "/deep/x/y"))).toBe("prefix-deep");
+      expect(routeName(request("reviews", "/deep/x"))).toBe("prefix-deep");
     });
 
     it("an earlier prefix beats a later exact match of the same path", () => {
@@ -118,6 +126,8 @@ export function defineRouteOrderCases(): void {
         "/zz",
         "/q",
         "/q?debug=1",
+        "/deep/x/y",
+        "/deep/x",
       ];
       const headerSets = [
         {},
