@@ -17,7 +17,7 @@ import {
   workloadEntry,
 } from "../sidecar/test-mesh.ts";
 import { type Gateway, startGateway } from "./gateway.ts";
-import { type CertificateDir, createCertificateDir, runCommand } from "./test-certificates.ts";
+import { type CertificateDir, createCertificateDir, curlHttps, runCommand } from "./test-certificates.ts";
 
 /**
  * A Gateway API Gateway (`gatewayClassName: jibe`) served by the real Node gateway, which
@@ -232,19 +232,7 @@ afterAll(async () => {
 });
 
 const curl = (host: string, path: string, ...extra: string[]) =>
-  runCommand("curl", [
-    "-sS",
-    "--max-time",
-    "10",
-    "--resolve",
-    `${host}:${ports.https}:127.0.0.1`,
-    "--cacert",
-    certs.path("ca.crt"),
-    "-w",
-    "\n%{http_code}",
-    ...extra,
-    `https://${host}:${ports.https}${path}`,
-  ]);
+  curlHttps(host, ports.https, path, "--cacert", certs.path("ca.crt"), ...extra);
 
 const subjectOf = async (...args: string[]) => {
   const out = await runCommand("openssl", ["s_client", "-connect", `127.0.0.1:${ports.https}`, ...args], "");

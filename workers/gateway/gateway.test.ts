@@ -21,7 +21,7 @@ import {
   waitFor,
 } from "../sidecar/test-mesh.ts";
 import { type Gateway, startGateway } from "./gateway.ts";
-import { type CertificateDir, createCertificateDir, runCommand } from "./test-certificates.ts";
+import { type CertificateDir, createCertificateDir, curlHttps, sClient } from "./test-certificates.ts";
 
 /**
  * The Node ingress gateway against real clients: a real nats-server, an Istio Gateway selecting the
@@ -264,29 +264,11 @@ afterAll(async () => {
   await certs?.remove();
 });
 
-const curl = (host: string, port: number, path: string, ...extra: string[]) =>
-  runCommand("curl", [
-    "-sS",
-    "--max-time",
-    "10",
-    "--resolve",
-    `${host}:${port}:127.0.0.1`,
-    "-w",
-    "\n%{http_code}",
-    ...extra,
-    `https://${host}:${port}${path}`,
-  ]);
-
-const sClient = (port: number, serverName: string, ...extra: string[]) =>
-  runCommand(
-    "openssl",
-    ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", serverName, ...extra],
-    "",
-  );
+const curl = curlHttps;
 
 describe("ingress gateway (Istio Gateway servers with TLS)", () => {
   it("SIMPLE: serves the certificate of the server whose hosts match the SNI and routes through the backend's sidecar", async () => {
-    const shop = await sClient(ports.https, SHOP, "-CAfile", certs.path("ca.crt"));
+    const shop = await sClient(ports.https, SHOP, ["-CAfile", certs.path("ca.crt")]);
     expect(shop.stdout).toMatch(new RegExp(`subject=CN ?= ?${SHOP.replace(/\./g, "\\.")}`));
     expect(shop.stdout).toContain("Verify return code: 0 (ok)");
     const api = await sClient(ports.https, API);
@@ -380,7 +362,7 @@ describe("ingress gateway (Istio Gateway servers with TLS)", () => {
   });
 
   it("PASSTHROUGH: the TLS stream reaches the backend's TLS server untouched (the client sees the backend's certificate)", async () => {
-    const handshake = await sClient(ports.tls, DB, "-CAfile", certs.path("backend-ca.crt"));
+    const handshake = await sClient(ports.tls, DB, ["-CAfile", certs.path("backend-ca.crt")]);
     expect(handshake.stdout).toMatch(new RegExp(`subject=CN ?= ?${DB.replace(/\./g, "\\.")}`));
     expect(handshake.stdout).toContain("Verify return code: 0 (ok)");
 

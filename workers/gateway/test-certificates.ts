@@ -35,6 +35,55 @@ export async function runCommand(command: string, args: string[], input?: string
   }
 }
 
+/**
+ * `curl` over HTTPS to `host:port` resolved to 127.0.0.1; the last line of stdout is the status.
+ *
+ * @example
+ * ```ts
+ * const out = await curlHttps("shop.example.test", 8443, "/", "--cacert", caFile);
+ * ```
+ */
+export function curlHttps(
+  host: string,
+  port: number,
+  path: string,
+  ...extra: string[]
+): Promise<CommandResult> {
+  return runCommand("curl", [
+    "-sS",
+    "--max-time",
+    "10",
+    "--resolve",
+    `${host}:${port}:127.0.0.1`,
+    "-w",
+    "\n%{http_code}",
+    ...extra,
+    `https://${host}:${port}${path}`,
+  ]);
+}
+
+/**
+ * `openssl s_client` to 127.0.0.1:`port` with SNI `serverName`; `input` is sent (with `-ign_eof`
+ * in `extra`, the answer is read until the server closes).
+ *
+ * @example
+ * ```ts
+ * const out = await sClient(8443, "shop.example.test", ["-CAfile", caFile]);
+ * ```
+ */
+export function sClient(
+  port: number,
+  serverName: string,
+  extra: string[] = [],
+  input = "",
+): Promise<CommandResult> {
+  return runCommand(
+    "openssl",
+    ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", serverName, ...extra],
+    input,
+  );
+}
+
 async function openssl(args: string[]): Promise<void> {
   const result = await runCommand("openssl", args);
   if (result.code !== 0) throw new Error(`openssl ${args.join(" ")}: ${result.stderr}`);

@@ -18,7 +18,13 @@ import {
   waitFor,
 } from "../sidecar/test-mesh.ts";
 import { type Gateway, startGateway } from "./gateway.ts";
-import { type CertificateDir, createCertificateDir, runCommand } from "./test-certificates.ts";
+import {
+  type CertificateDir,
+  createCertificateDir,
+  curlHttps,
+  runCommand,
+  sClient,
+} from "./test-certificates.ts";
 
 export const INTERNAL = "internal.example.test";
 export const RESTRICTED = "restricted.example.test";
@@ -257,19 +263,8 @@ export async function startEastWestGateway(): Promise<EastWestGateway> {
 /** The real clients of the suites, bound to a fixture's certificates. */
 export function clientsOf(certs: CertificateDir) {
   const status = (out: string) => out.trim().split("\n").at(-1);
-  /** `curl` over HTTPS to the gateway; `-k`: a mesh certificate carries a SPIFFE ID, no DNS name. */
-  const curl = (host: string, port: number, path: string, ...extra: string[]) =>
-    runCommand("curl", [
-      "-sS",
-      "--max-time",
-      "10",
-      "--resolve",
-      `${host}:${port}:127.0.0.1`,
-      "-w",
-      "\n%{http_code}",
-      ...extra,
-      `https://${host}:${port}${path}`,
-    ]);
+  /** `curl` over HTTPS to the gateway (`-k` for a mesh certificate: a SPIFFE ID, no DNS name). */
+  const curl = curlHttps;
   const meshClient = () => ["--cert", certs.path("mesh/client.crt"), "--key", certs.path("mesh/client.key")];
   /** s_client's options for the mesh client's SVID, with its chain (the mesh CA has an intermediate). */
   const meshClientCertificate = () => [
@@ -280,13 +275,6 @@ export function clientsOf(certs: CertificateDir) {
     "-key",
     certs.path("mesh/client.key"),
   ];
-  /** `openssl s_client`; `input` is sent, and with `-ign_eof` the answer read until the server closes. */
-  const sClient = (port: number, serverName: string, extra: string[] = [], input = "") =>
-    runCommand(
-      "openssl",
-      ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", serverName, ...extra],
-      input,
-    );
   /** The subjectAltName of the first certificate s_client printed. */
   const peerSan = async (output: string): Promise<string> => {
     const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(output)?.[0] ?? "";
