@@ -142,6 +142,38 @@ describe("bookinfo samples: routing behaviour", () => {
     expect(subsetOf(decideRoute(table, get("reviews:9080", "/"), Math.random))).toBe("v3");
   });
 
+  it("destination-rule-all-mtls: the same subsets, every cluster originating Istio mutual TLS", () => {
+    const { table, diagnostics } = mesh(["destination-rule-all-mtls.yaml", "virtual-service-all-v1.yaml"]);
+    expect(diagnostics).toEqual([]);
+    for (const host of ["productpage", "reviews", "ratings", "details"]) {
+      const decision = decideRoute(table, get(`${host}:9080`, "/"), Math.random);
+      expect(decision).toMatchObject({ kind: "forward", cluster: { subset: "v1", tlsMode: "ISTIO_MUTUAL" } });
+    }
+  });
+
+  it("virtual-service-details-v2 sends every details request to v2", () => {
+    const { table, diagnostics } = mesh(["destination-rule-all.yaml", "virtual-service-details-v2.yaml"]);
+    expect(diagnostics).toEqual([]);
+    expect(shares(table, get("details:9080", "/details/0"), 1000)).toEqual({ v2: expect.closeTo(1, 5) });
+  });
+
+  it("virtual-service-ratings-mysql sends reviews to v3 and ratings to v2-mysql", () => {
+    const { table, diagnostics } = mesh(["destination-rule-all.yaml", "virtual-service-ratings-mysql.yaml"]);
+    expect(diagnostics).toEqual([]);
+    expect(subsetOf(decideRoute(table, get("reviews:9080", "/"), Math.random))).toBe("v3");
+    expect(subsetOf(decideRoute(table, get("ratings:9080", "/"), Math.random))).toBe("v2-mysql");
+  });
+
+  it("virtual-service-ratings-mysql-vm sends reviews to v3 and ratings to the VM subset v2-mysql-vm", () => {
+    const { table, diagnostics } = mesh([
+      "destination-rule-all.yaml",
+      "virtual-service-ratings-mysql-vm.yaml",
+    ]);
+    expect(diagnostics).toEqual([]);
+    expect(subsetOf(decideRoute(table, get("reviews:9080", "/"), Math.random))).toBe("v3");
+    expect(subsetOf(decideRoute(table, get("ratings:9080", "/"), Math.random))).toBe("v2-mysql-vm");
+  });
+
   it("a route to a subset without DestinationRule answers 503 and is reported", () => {
     const { table, diagnostics } = mesh(["virtual-service-reviews-v3.yaml"]);
     expect(decideRoute(table, get("reviews:9080", "/"), Math.random)).toMatchObject({
